@@ -1,0 +1,252 @@
+"""The public face of araqne: :func:`partition` a circuit over a cluster.
+
+The CLI, the Qiskit passes and the benchmark runner all call these functions and hold no logic of
+their own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .cost import cost as reference_cost
+from .errors import InfeasibleError, UsageError
+from .hypergraph import Hypergraph, build_hypergraph
+from .ir import KIND_NQ, Circuit
+from .network import Network
+from .packets import Packets, find_windows
+from .partition import partition_hypergraph
+
+
+@dataclass
+class PartitionResult:
+    """Where every qubit lives and where every gate runs, with the e-bits that costs.
+
+    Attributes
+    ----------
+    circuit : Circuit
+        The input in IR form.
+    network : Network
+        The cluster.
+    packets : Packets
+        Windows (packets) of the circuit.
+    hypergraph : Hypergraph
+        The packet hypergraph that was partitioned.
+    assignment : ndarray of int64
+        QPU of each input qubit.
+    gate_qpu : ndarray of int64
+        QPU on which each operation runs.
+    ebits : int
+        E-bits of this partition under the cost model (:func:`araqne.cost.cost`).
+    seed : int
+        The seed used.
+    effort : float
+        The effort used.
+    timings : dict
+        Seconds spent per stage.
+    """
+
+    circuit: Circuit
+    network: Network
+    packets: Packets
+    hypergraph: Hypergraph
+    assignment: np.ndarray
+    gate_qpu: np.ndarray
+    ebits: int
+    seed: int
+    effort: float
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def layout(self) -> dict[str, list[list[int]]]:
+        """``{"initial": [[qpu, slot], ...], "final": [...]}`` per input qubit.
+
+        Slots number the qubits of each QPU's data register ``qpu<i>`` in input-qubit order.
+        Qubits do not move in a static partition, so ``final`` equals ``initial``.
+        """
+        slots = np.zeros_like(self.assignment)
+        seen = np.zeros(self.network.k, dtype=np.int64)
+        for q, p in enumerate(self.assignment):
+            slots[q] = seen[p]
+            seen[p] += 1
+        initial = [[int(p), int(s)] for p, s in zip(self.assignment, slots)]
+        return {"initial": initial, "final": [list(x) for x in initial]}
+
+    def qpu_table(self) -> list[dict[str, Any]]:
+        """Per QPU: name, capacity, data qubits used, comm qubits, e-bits it takes part in."""
+        k = self.network.k
+        used = np.bincount(self.assignment, minlength=k)
+        per_qpu = self.ebits_per_qpu()
+        return [
+            {
+                "name": q.name,
+                "capacity": int(q.qubits),
+                "data_qubits": int(used[i]),
+                "comm_qubits": int(q.comm_qubits),
+                "ebits": int(per_qpu[i]),
+            }
+            for i, q in enumerate(self.network.qpus)
+        ]
+
+    def ebits_per_qpu(self) -> np.ndarray:
+        """E-bits in which each QPU holds one end (each e-bit counts at both ends)."""
+        k = self.network.k
+        out = np.zeros(k, dtype=np.int64)
+        for home, targets in self._copies():
+            for t in targets:
+                out[home] += 1
+                out[t] += 1
+        return out
+
+    def ebits_per_link(self) -> dict[str, int]:
+        """E-bits per QPU pair ``"i-j"`` (i < j), for an all-to-all network."""
+        counts: dict[str, int] = {}
+        for home, targets in self._copies():
+            for t in targets:
+                a, b = sorted((home, t))
+                key = f"{a}-{b}"
+                counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def _copies(self):
+        """(home QPU, set of copy QPUs) per window with copies."""
+        from .cost import window_qpus
+        need = window_qpus(self.circuit, self.assignment, self.gate_qpu, self.packets)
+        roots = self.packets.root
+        for w, targets in enumerate(need):
+            if targets:
+                yield int(self.assignment[roots[w]]), targets
+
+    def summary(self) -> dict[str, Any]:
+        """The summary.json content."""
+        return {
+            "version": __version__,
+            "input": self.circuit.name,
+            "num_qubits": int(self.circuit.num_qubits),
+            "num_ops": int(self.circuit.num_ops),
+            "num_two_qubit_gates": self.circuit.num_two_qubit(),
+            "ebits": int(self.ebits),
+            "ebits_per_link": self.ebits_per_link(),
+            "assignment": [int(p) for p in self.assignment],
+            "layout": self.layout,
+            "qpus": [
+                {"name": row["name"], "data_qubits": row["data_qubits"],
+                 "capacity": row["capacity"], "comm_qubits": row["comm_qubits"],
+                 "ebits": row["ebits"]}
+                for row in self.qpu_table()
+            ],
+            "num_packets": int(self.packets.num_windows),
+            "seed": int(self.seed),
+            "effort": float(self.effort),
+            "timings": {k: round(float(v), 6) for k, v in self.timings.items()},
+        }
+
+
+def default_network(num_qubits: int, qpus: int, capacity: int | None = None,
+                    comm_qubits: int = 2, topology: str = "all") -> Network:
+    """The uniform cluster that ``--qpus K [--capacity C]`` describes.
+
+    Capacity defaults to ``ceil(n / k)``.
+    """
+    if qpus < 1:
+        raise UsageError(f"--qpus must be at least 1 (got {qpus})")
+    if capacity is None:
+        capacity = max(1, math.ceil(num_qubits / qpus))
+    return Network.uniform(qpus, capacity, comm_qubits=comm_qubits, topology=topology)
+
+
+def _as_circuit(circuit) -> Circuit:
+    if isinstance(circuit, Circuit):
+        return circuit
+    from .frontend import load
+    return load(circuit)
+
+
+def partition(circuit, network: Network | None = None, *, qpus: int | None = None,
+              capacity: int | None = None, seed: int = 0, effort: float = 1.0) -> PartitionResult:
+    """Partition a circuit over a cluster with the fewest e-bits found.
+
+    Parameters
+    ----------
+    circuit : Circuit, qiskit.QuantumCircuit, str or path
+        The circuit: IR, Qiskit object, OpenQASM 2/3 text, or a path to a ``.qasm`` file.
+    network : Network, optional
+        The cluster.  When omitted, ``qpus`` identical all-to-all QPUs of ``capacity`` data
+        qubits (default ``ceil(n / qpus)``).
+    qpus, capacity : int, optional
+        Shorthand for a uniform network.
+    seed : int
+        Random seed (results are deterministic for a given seed).
+    effort : float
+        Work budget of the partitioner (more restarts when larger).
+
+    Returns
+    -------
+    PartitionResult
+
+    Raises
+    ------
+    AraqneError
+        On bad input or an infeasible request (one-line message).
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    circ = _as_circuit(circuit)
+    timings["frontend"] = time.perf_counter() - t0
+    if circ.num_qubits == 0:
+        raise UsageError(f"{circ.name}: the circuit has no qubits")
+    if network is None:
+        if qpus is None:
+            raise UsageError("give a network or --qpus")
+        network = default_network(circ.num_qubits, qpus, capacity)
+    if effort <= 0:
+        raise UsageError(f"--effort must be positive (got {effort})")
+    k = network.k
+    caps = network.capacities()
+    if int(caps.sum()) < circ.num_qubits:
+        raise InfeasibleError(
+            f"{circ.name}: {circ.num_qubits} qubits do not fit in {k} QPUs holding "
+            f"{int(caps.sum())} data qubits in all; add QPUs or raise --capacity")
+    network.distances()  # refuses a disconnected network
+
+    t0 = time.perf_counter()
+    packets = find_windows(circ)
+    hg = build_hypergraph(circ, packets)
+    timings["hypergraph"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    part = partition_hypergraph(hg, caps, seed=seed, effort=effort)
+    timings["partition"] = time.perf_counter() - t0
+
+    assignment = part.part
+    gate_qpu = gate_placement(circ, hg, assignment, part.side)
+    return PartitionResult(circ, network, packets, hg, assignment, gate_qpu, int(part.km1), seed,
+                           effort, timings)
+
+
+def gate_placement(circ: Circuit, hg: Hypergraph, assignment: np.ndarray,
+                   side: np.ndarray) -> np.ndarray:
+    """QPU on which every operation runs, from the qubit assignment and gate sides."""
+    n = circ.num_qubits
+    blocks = np.empty(hg.num_vertices, dtype=np.int64)
+    blocks[:n] = assignment
+    if hg.num_gates:
+        blocks[n:] = assignment[hg.gate_qubits[np.arange(hg.num_gates), side]]
+    gate_qpu = assignment[circ.qargs[circ.qptr[:-1]]] if circ.num_ops else \
+        np.zeros(0, dtype=np.int64)
+    two = hg.op_anchor >= 0
+    gate_qpu = gate_qpu.copy()
+    gate_qpu[two] = blocks[hg.op_anchor[two]]
+    return gate_qpu
+
+
+def check_cost(result: PartitionResult) -> int:
+    """Recompute the e-bits of ``result`` with the plain-Python reference (slow; for tests)."""
+    assert KIND_NQ is not None
+    return reference_cost(result.circuit, result.assignment, result.gate_qpu, result.network,
+                          result.packets)

@@ -1,0 +1,106 @@
+"""The reference objective: e-bits consumed by a distribution of a circuit.
+
+This is the one definition every other part is tested against (the numba kernels, the
+backend's count of emitted Bell pairs, the schedule).  It is deliberately plain Python, written
+for clarity rather than speed.
+
+The model (shared/DESIGN.md): each qubit lives on one QPU (``assignment``); each two-qubit gate
+runs on one QPU (``gate_qpu``).  An operand whose role in the gate is ``ROLE_OTHER`` must be at
+home, so the gate runs where that qubit lives.  An operand in a window (packet) is served, away
+from home, by a linked copy of its qubit: one copy per window and per QPU, whatever the number of
+gates it serves.  A window whose root lives on QPU ``r`` and whose gates run on QPUs ``S`` costs
+the e-bits of the cheapest tree joining ``r`` to ``S`` over the network's links: ``|S - {r}|``
+on an all-to-all network (the connectivity metric, lambda - 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .ir import KIND_NQ, Circuit
+from .network import Network
+from .packets import Packets, find_windows
+
+
+def window_qpus(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequence[int],
+                packets: Packets | None = None) -> list[set[int]]:
+    """QPUs other than the root's home on which each window needs a linked copy.
+
+    Parameters
+    ----------
+    circ : Circuit
+        The circuit (IR).
+    assignment : sequence of int
+        QPU of every qubit.
+    gate_qpu : sequence of int
+        QPU on which every operation runs (read for two-qubit gates only).
+    packets : Packets, optional
+        Windows of ``circ`` (computed when omitted).
+
+    Returns
+    -------
+    list of set of int
+        For window ``w``, the QPUs where a copy of ``root[w]`` is needed.
+
+    Raises
+    ------
+    ValueError
+        When a gate runs away from an operand that cannot be copied (role other).
+    """
+    if packets is None:
+        packets = find_windows(circ)
+    need: list[set[int]] = [set() for _ in range(packets.num_windows)]
+    for i in range(circ.num_ops):
+        if KIND_NQ[circ.kind[i]] != 2:
+            continue
+        where = int(gate_qpu[i])
+        for slot in range(int(circ.qptr[i]), int(circ.qptr[i + 1])):
+            q = int(circ.qargs[slot])
+            w = int(packets.slot_window[slot])
+            if w < 0:
+                if int(assignment[q]) != where:
+                    raise ValueError(
+                        f"operation {i} runs on QPU {where} but its qubit {q}, which it does "
+                        f"not act on diagonally, lives on QPU {int(assignment[q])}")
+            elif int(assignment[q]) != where:
+                need[w].add(where)
+    return need
+
+
+def cost(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequence[int],
+         network: Network | None = None, packets: Packets | None = None) -> int:
+    """E-bits consumed by running ``circ`` with this assignment and gate placement.
+
+    Parameters
+    ----------
+    circ : Circuit
+        The circuit (IR).
+    assignment : sequence of int
+        QPU of every qubit.
+    gate_qpu : sequence of int
+        QPU on which every operation runs (read for two-qubit gates only).
+    network : Network, optional
+        The cluster; all-to-all when omitted.  On a general network a window costs the
+        Steiner tree joining its root's QPU to the QPUs it serves.
+    packets : Packets, optional
+        Windows of ``circ`` (computed when omitted).
+
+    Returns
+    -------
+    int
+        Total e-bits (logical).
+    """
+    need = window_qpus(circ, assignment, gate_qpu, packets)
+    if packets is None:
+        packets = find_windows(circ)
+    general = network is not None and not network.all_to_all
+    total = 0
+    for w, targets in enumerate(need):
+        if not targets:
+            continue
+        if general:
+            home = int(assignment[int(packets.root[w])])
+            total += int(network.steiner_cost(home, frozenset(targets)))
+        else:
+            total += len(targets)
+    return total

@@ -1,0 +1,256 @@
+"""Partition the packet hypergraph: METIS seeds, then numba refinement, within an effort budget.
+
+:func:`partition_hypergraph` returns the qubit assignment and gate sides with the fewest e-bits
+it found.  Each restart seeds (METIS with a new seed, or a perturbation of the best partition so
+far), repairs capacity, then alternates k-way FM passes over qubit moves with gate placement
+(greedy flips and the exact vertex cover of :mod:`.cover`) until neither improves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InfeasibleError
+from .cover import optimal_sides
+from .refine import fm_pass, greedy_flips, km1_of_counts, pin_counts
+from .seed import fill_seed, linear_seed, metis_seed, random_seed, repair_capacity
+
+
+@dataclass
+class Partition:
+    """A partition of the packet hypergraph.
+
+    Attributes
+    ----------
+    part : ndarray of int64
+        QPU of each qubit.
+    side : ndarray of int64
+        Side of each free gate (0: beside ``gate_qubits[g, 0]``, 1: beside the other).
+    km1 : int
+        Its weighted connectivity-minus-one (e-bits on an all-to-all network).
+    restarts : int
+        Restarts run.
+    """
+
+    part: np.ndarray
+    side: np.ndarray
+    km1: int
+    restarts: int = 0
+
+    def vertex_blocks(self, hg) -> np.ndarray:
+        """QPU of every vertex (qubits then free gates)."""
+        gq = hg.gate_qubits[np.arange(hg.num_gates), self.side] if hg.num_gates else \
+            np.zeros(0, dtype=np.int64)
+        return np.concatenate([self.part, self.part[gq]])
+
+
+def _gate_incidence(n: int, gate_qubits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of the free gates beside each qubit (either operand)."""
+    g = np.arange(gate_qubits.shape[0], dtype=np.int64)
+    q = np.concatenate([gate_qubits[:, 0], gate_qubits[:, 1]])
+    gg = np.concatenate([g, g])
+    order = np.argsort(q, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(ptr, q + 1, 1)
+    return np.cumsum(ptr), gg[order]
+
+
+class _Refiner:
+    """Holds the arrays of one hypergraph and runs refinement on (part, side) states."""
+
+    def __init__(self, hg, capacities: np.ndarray):
+        self.hg = hg
+        self.n = hg.num_qubits
+        self.k = int(capacities.shape[0])
+        self.cap = capacities.astype(np.int64)
+        self.qgptr, self.qglist = _gate_incidence(self.n, hg.gate_qubits)
+        self.max_stall = max(50, min(self.n, 1000))
+
+    def counts(self, part, side):
+        hg = self.hg
+        return pin_counts(self.n, self.k, hg.eptr, hg.epin, part, side, hg.gate_qubits)
+
+    def loads(self, part):
+        return np.bincount(part, weights=self.hg.vweight, minlength=self.k).astype(np.int64)
+
+    def repair(self, part, side) -> bool:
+        hg = self.hg
+        cnt = self.counts(part, side)
+        load = self.loads(part)
+        return bool(repair_capacity(self.n, self.k, part, side, hg.gate_qubits, hg.vptr,
+                                    hg.vedge, self.qgptr, self.qglist, cnt, load, self.cap,
+                                    hg.vweight, hg.eweight))
+
+    def refine(self, part, side, rng) -> int:
+        """Improve (part, side) in place until a fixed point; return the final km1."""
+        hg = self.hg
+        n, k = self.n, self.k
+        side[:] = optimal_sides(hg, part, k, side)
+        cnt = self.counts(part, side)
+        best = int(km1_of_counts(cnt, k, hg.eweight))
+        while True:
+            load = self.loads(part)
+            tiebreak = rng.permutation(n + 1)[:n].astype(np.int64)
+            fm_pass(n, k, part, side, hg.gate_qubits, hg.eptr, hg.epin, hg.vptr, hg.vedge,
+                    self.qgptr, self.qglist, cnt, load, self.cap, hg.vweight, hg.eweight,
+                    tiebreak, self.max_stall)
+            greedy_flips(n, k, part, side, hg.gate_qubits, hg.vptr, hg.vedge, cnt, hg.eweight,
+                         100)
+            side[:] = optimal_sides(hg, part, k, side)
+            cnt = self.counts(part, side)
+            cur = int(km1_of_counts(cnt, k, hg.eweight))
+            if cur >= best:
+                return min(cur, best)
+            best = cur
+
+
+def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0,
+                         effort: float = 1.0) -> Partition:
+    """Find a low-e-bit partition of ``hg`` into QPUs of the given capacities.
+
+    Parameters
+    ----------
+    hg : Hypergraph
+        Packet hypergraph.
+    capacities : ndarray of int64
+        Capacity (in vertex-weight units) of each QPU.
+    seed : int
+        Random seed; equal seeds give equal partitions.
+    effort : float
+        Work budget: the number of restarts grows with it (1.0 is the default).
+
+    Returns
+    -------
+    Partition
+
+    Raises
+    ------
+    InfeasibleError
+        When the qubits do not fit in the total capacity.
+    """
+    n = hg.num_qubits
+    k = int(capacities.shape[0])
+    need = int(hg.vweight.sum())
+    if need > int(capacities.sum()):
+        raise InfeasibleError(
+            f"the circuit needs {need} qubits but the cluster holds only "
+            f"{int(capacities.sum())} ({k} QPUs)")
+    if k == 1 or n == 0:
+        return Partition(np.zeros(n, dtype=np.int64), np.zeros(hg.num_gates, dtype=np.int64), 0)
+    rng = np.random.default_rng(seed)
+    ref = _Refiner(hg, capacities)
+    size = int(hg.epin.shape[0])
+    restarts = max(1, int(round(4 * effort)))
+    if size > 2_000_000:
+        restarts = max(1, int(round(effort)))
+    best: Partition | None = None
+
+    def consider(part: np.ndarray) -> None:
+        nonlocal best
+        side = np.zeros(hg.num_gates, dtype=np.int64)
+        if not ref.repair(part, side):
+            part = random_seed(n, capacities, rng)
+        km1 = ref.refine(part, side, rng)
+        if best is None or km1 < best.km1:
+            best = Partition(part.copy(), side.copy(), km1)
+
+    consider(linear_seed(n, capacities))
+    consider(fill_seed(n, capacities))
+    if k > 2:
+        consider(bisection_seed(hg, capacities, int(rng.integers(1 << 30)), effort))
+    for r in range(restarts):
+        if r % 2 == 0:
+            consider(metis_seed(hg, capacities, int(rng.integers(1 << 30))))
+        else:
+            consider(_perturb(best.part, capacities, rng, ref))
+    best.restarts = restarts
+    return best
+
+
+def bisection_seed(hg, capacities: np.ndarray, seed: int, effort: float) -> np.ndarray:
+    """Recursive bisection: split the QPUs in two groups, partition the qubits between the
+    groups (refined bipartition), and recurse into each group on its sub-hypergraph.
+
+    Hyperedges cut at one level are split into their parts on each side (cut-net splitting), so
+    the km1 of the result is the sum of the bisections' costs.
+    """
+    n = hg.num_qubits
+    k = int(capacities.shape[0])
+    result = np.zeros(n, dtype=np.int64)
+
+    def recurse(sub, qubits: np.ndarray, qpus: np.ndarray, seed: int) -> None:
+        if qpus.shape[0] == 1 or qubits.shape[0] == 0:
+            result[qubits] = qpus[0]
+            return
+        half = qpus.shape[0] // 2
+        left, right = qpus[:half], qpus[half:]
+        caps2 = np.array([capacities[left].sum(), capacities[right].sum()], dtype=np.int64)
+        p2 = partition_hypergraph(sub, caps2, seed=seed, effort=effort / 4)
+        side = p2.vertex_blocks(sub)
+        for b, group in ((0, left), (1, right)):
+            keep = np.flatnonzero(p2.part == b)
+            recurse(_sub_hypergraph(sub, side, b, keep), qubits[keep], group, seed + 1 + b)
+
+    recurse(hg, np.arange(n, dtype=np.int64), np.arange(k, dtype=np.int64), seed)
+    return result
+
+
+def _sub_hypergraph(hg, vblock: np.ndarray, b: int, keep: np.ndarray):
+    """The part of ``hg`` on block ``b``: its qubits (renumbered as in ``keep``) and gates.
+
+    A gate whose other qubit lies outside the block stays beside its qubit inside (both of its
+    candidate qubits become that one); hyperedges keep their pins inside the block and are
+    dropped when fewer than two remain.
+    """
+    from ..hypergraph import Hypergraph
+    n = hg.num_qubits
+    qmap = np.full(n, -1, dtype=np.int64)
+    qmap[keep] = np.arange(keep.shape[0], dtype=np.int64)
+    gates = np.flatnonzero(vblock[n:] == b)
+    gq = qmap[hg.gate_qubits[gates]]
+    gq = np.where(gq < 0, gq[:, ::-1], gq)
+    n2 = keep.shape[0]
+    vmap = np.full(hg.num_vertices, -1, dtype=np.int64)
+    vmap[keep] = np.arange(n2, dtype=np.int64)
+    vmap[n + gates] = n2 + np.arange(gates.shape[0], dtype=np.int64)
+    sizes = np.diff(hg.eptr)
+    e_of_pin = np.repeat(np.arange(hg.num_edges, dtype=np.int64), sizes)
+    newv = vmap[hg.epin]
+    inside = newv >= 0
+    pe, pv = e_of_pin[inside], newv[inside]
+    per_edge = np.bincount(pe, minlength=hg.num_edges)
+    keep_e = np.flatnonzero(per_edge >= 2)
+    emap = np.full(hg.num_edges, -1, dtype=np.int64)
+    emap[keep_e] = np.arange(keep_e.shape[0], dtype=np.int64)
+    ok = emap[pe] >= 0
+    pe, pv = emap[pe[ok]], pv[ok]
+    ne = keep_e.shape[0]
+    nv = n2 + gates.shape[0]
+    eptr = np.zeros(ne + 1, dtype=np.int64)
+    np.add.at(eptr, pe + 1, 1)
+    eptr = np.cumsum(eptr)
+    order = np.argsort(pv, kind="stable")
+    vptr = np.zeros(nv + 1, dtype=np.int64)
+    np.add.at(vptr, pv + 1, 1)
+    vptr = np.cumsum(vptr)
+    roots = qmap[hg.roots[keep_e]]
+    return Hypergraph(num_qubits=n2, num_gates=int(gates.shape[0]), eptr=eptr, epin=pv,
+                      vptr=vptr, vedge=pe[order], eweight=hg.eweight[keep_e],
+                      vweight=hg.vweight[keep], gate_qubits=gq,
+                      gate_edges=np.where(hg.gate_edges[gates] >= 0,
+                                          emap[np.maximum(hg.gate_edges[gates], 0)], -1),
+                      op_anchor=np.zeros(0, dtype=np.int64), roots=roots)
+
+
+def _perturb(part: np.ndarray, capacities: np.ndarray, rng: np.random.Generator,
+             ref: _Refiner) -> np.ndarray:
+    """Swap a random tenth of the qubits between random QPUs (capacity-neutral)."""
+    part = part.copy()
+    n = part.shape[0]
+    swaps = max(1, n // 10)
+    for _ in range(swaps):
+        a, b = rng.integers(n), rng.integers(n)
+        part[a], part[b] = part[b], part[a]
+    return part

@@ -1,0 +1,466 @@
+"""Numba kernels that refine a partition of the packet hypergraph.
+
+State of a partition:
+
+``part[q]``
+    QPU of qubit ``q``.
+``side[g]``
+    0 or 1: free gate ``g`` runs on the QPU of ``gate_qubits[g, side[g]]``.  A gate thus moves
+    with the qubit it sits beside, which makes a qubit move carry its gates along (moving a qubit
+    alone, away from the gates it serves, is almost never good).
+``cnt[e * k + p]``
+    Pins of hyperedge ``e`` on QPU ``p``.
+
+The objective is the weighted connectivity minus one (km1) of the hyperedges, which equals the
+reference cost (:func:`araqne.cost.cost`) on an all-to-all network.  Moves:
+
+* qubit moves (with their attached gates), chosen by a k-way Fiduccia-Mattheyses pass with a
+  lazy max-heap, allowing a transient overload of one qubit so that a move into a full QPU can be
+  followed by a move out of it (a swap): the pass keeps the best *feasible* prefix;
+* gate side flips (greedy, to a fixed point).
+
+All kernels take flat int64 arrays and are compiled with ``cache=True``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def gate_block(g, part, side, gate_qubits):
+    """QPU of free gate ``g``."""
+    return part[gate_qubits[g, side[g]]]
+
+
+@njit(cache=True)
+def vertex_block(v, n, part, side, gate_qubits):
+    """QPU of vertex ``v`` (qubit or free gate)."""
+    if v < n:
+        return part[v]
+    return part[gate_qubits[v - n, side[v - n]]]
+
+
+@njit(cache=True)
+def pin_counts(n, k, eptr, epin, part, side, gate_qubits):
+    """Pin count of every hyperedge on every QPU (flat ``E * k``)."""
+    ne = eptr.shape[0] - 1
+    cnt = np.zeros(ne * k, dtype=np.int64)
+    for e in range(ne):
+        for t in range(eptr[e], eptr[e + 1]):
+            cnt[e * k + vertex_block(epin[t], n, part, side, gate_qubits)] += 1
+    return cnt
+
+
+@njit(cache=True)
+def km1_of_counts(cnt, k, eweight):
+    """Weighted connectivity minus one from pin counts."""
+    ne = eweight.shape[0]
+    total = 0
+    for e in range(ne):
+        lam = 0
+        for p in range(k):
+            if cnt[e * k + p] > 0:
+                lam += 1
+        if lam > 0:
+            total += (lam - 1) * eweight[e]
+    return total
+
+
+@njit(cache=True)
+def _collect_move(q, n, part, side, gate_qubits, vptr, vedge, qgptr, qglist, mcount, touched):
+    """Count, per hyperedge, the pins that move with qubit ``q``; return #touched edges."""
+    nt = 0
+    for t in range(vptr[q], vptr[q + 1]):
+        e = vedge[t]
+        if mcount[e] == 0:
+            touched[nt] = e
+            nt += 1
+        mcount[e] += 1
+    for t in range(qgptr[q], qgptr[q + 1]):
+        g = qglist[t]
+        if gate_qubits[g, side[g]] != q:
+            continue
+        v = n + g
+        for s in range(vptr[v], vptr[v + 1]):
+            e = vedge[s]
+            if mcount[e] == 0:
+                touched[nt] = e
+                nt += 1
+            mcount[e] += 1
+    return nt
+
+
+@njit(cache=True)
+def qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
+                mcount, touched, gains):
+    """Gain (km1 decrease) of moving qubit ``q`` with its attached gates to every QPU.
+
+    ``gains[p]`` is filled for every ``p``; ``gains[part[q]]`` is 0.
+    """
+    a = part[q]
+    nt = _collect_move(q, n, part, side, gate_qubits, vptr, vedge, qgptr, qglist, mcount,
+                       touched)
+    base = 0
+    for p in range(k):
+        gains[p] = 0
+    for i in range(nt):
+        e = touched[i]
+        w = eweight[e]
+        if cnt[e * k + a] == mcount[e]:
+            base += w
+        for p in range(k):
+            if cnt[e * k + p] == 0:
+                gains[p] -= w
+        mcount[e] = 0
+    for p in range(k):
+        gains[p] += base
+    gains[a] = 0
+    return nt
+
+
+@njit(cache=True)
+def apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                     load, vweight):
+    """Move qubit ``q`` and its attached gates to QPU ``b``, updating counts and loads."""
+    a = part[q]
+    if a == b:
+        return
+    for t in range(vptr[q], vptr[q + 1]):
+        e = vedge[t]
+        cnt[e * k + a] -= 1
+        cnt[e * k + b] += 1
+    for t in range(qgptr[q], qgptr[q + 1]):
+        g = qglist[t]
+        if gate_qubits[g, side[g]] != q:
+            continue
+        v = n + g
+        for s in range(vptr[v], vptr[v + 1]):
+            e = vedge[s]
+            cnt[e * k + a] -= 1
+            cnt[e * k + b] += 1
+    part[q] = b
+    load[a] -= vweight[q]
+    load[b] += vweight[q]
+
+
+@njit(cache=True)
+def flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight):
+    """Gain of moving free gate ``g`` to its other side (0 when both sides share a QPU)."""
+    x = part[gate_qubits[g, side[g]]]
+    y = part[gate_qubits[g, 1 - side[g]]]
+    if x == y:
+        return 0
+    v = n + g
+    gain = 0
+    for s in range(vptr[v], vptr[v + 1]):
+        e = vedge[s]
+        if cnt[e * k + x] == 1:
+            gain += eweight[e]
+        if cnt[e * k + y] == 0:
+            gain -= eweight[e]
+    return gain
+
+
+@njit(cache=True)
+def apply_flip(g, n, k, part, side, gate_qubits, vptr, vedge, cnt):
+    """Move free gate ``g`` to its other side."""
+    x = part[gate_qubits[g, side[g]]]
+    y = part[gate_qubits[g, 1 - side[g]]]
+    side[g] = 1 - side[g]
+    if x == y:
+        return
+    v = n + g
+    for s in range(vptr[v], vptr[v + 1]):
+        e = vedge[s]
+        cnt[e * k + x] -= 1
+        cnt[e * k + y] += 1
+
+
+@njit(cache=True)
+def greedy_flips(n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, max_rounds):
+    """Flip gates with positive gain until none is left; return the total gain."""
+    total = 0
+    ng = gate_qubits.shape[0]
+    for _ in range(max_rounds):
+        improved = 0
+        for g in range(ng):
+            gain = flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight)
+            if gain > 0:
+                apply_flip(g, n, k, part, side, gate_qubits, vptr, vedge, cnt)
+                improved += gain
+        total += improved
+        if improved == 0:
+            break
+    return total
+
+
+@njit(cache=True)
+def _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
+                   flipped):
+    """Flip every gate beside ``q`` (either side) whose flip gains; return (gain, #flips)."""
+    total = 0
+    nf = 0
+    for t in range(qgptr[q], qgptr[q + 1]):
+        g = qglist[t]
+        gain = flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight)
+        if gain > 0:
+            apply_flip(g, n, k, part, side, gate_qubits, vptr, vedge, cnt)
+            flipped[nf] = g
+            nf += 1
+            total += gain
+    return total, nf
+
+
+@njit(cache=True)
+def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
+                   load, vweight, mcount, touched, gains, flipped):
+    """Gain of moving ``q`` to every QPU, each followed by the best flips of its gates.
+
+    Moving a qubit changes which side suits each of its gates; counting those flips makes the
+    gain of a move far less pessimistic than the bare move.  State is restored on return.
+    """
+    a = part[q]
+    qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
+                mcount, touched, gains)
+    for b in range(k):
+        if b == a:
+            continue
+        apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                         load, vweight)
+        extra, nf = _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
+                                   cnt, eweight, flipped)
+        for i in range(nf - 1, -1, -1):
+            apply_flip(flipped[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
+        apply_qubit_move(q, a, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                         load, vweight)
+        gains[b] += extra
+
+
+# ---------------------------------------------------------------- lazy max-heap on (key, item)
+
+@njit(cache=True)
+def _heap_push(hkey, hitem, size, key, item):
+    i = size
+    hkey[i] = key
+    hitem[i] = item
+    while i > 0:
+        parent = (i - 1) // 2
+        if hkey[parent] >= hkey[i]:
+            break
+        hkey[parent], hkey[i] = hkey[i], hkey[parent]
+        hitem[parent], hitem[i] = hitem[i], hitem[parent]
+        i = parent
+    return size + 1
+
+
+@njit(cache=True)
+def _heap_pop(hkey, hitem, size):
+    size -= 1
+    hkey[0] = hkey[size]
+    hitem[0] = hitem[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        c = left
+        if left + 1 < size and hkey[left + 1] > hkey[left]:
+            c = left + 1
+        if hkey[i] >= hkey[c]:
+            break
+        hkey[c], hkey[i] = hkey[i], hkey[c]
+        hitem[c], hitem[i] = hitem[i], hitem[c]
+        i = c
+    return size
+
+
+@njit(cache=True)
+def _excess(load, cap):
+    s = 0
+    for p in range(load.shape[0]):
+        if load[p] > cap[p]:
+            s += load[p] - cap[p]
+    return s
+
+
+@njit(cache=True)
+def _best_target(q, k, part, load, cap, vweight, gains, excess, slack):
+    """Best QPU for ``q`` among those the move keeps within ``slack`` total overload."""
+    a = part[q]
+    w = vweight[q]
+    best = -1
+    best_gain = -(1 << 60)
+    for p in range(k):
+        if p == a:
+            continue
+        ex = excess
+        if load[a] > cap[a]:
+            ex -= min(w, load[a] - cap[a])
+        new_b = load[p] + w
+        if new_b > cap[p]:
+            ex += min(w, new_b - cap[p])
+        if ex > slack:
+            continue
+        if gains[p] > best_gain:
+            best_gain = gains[p]
+            best = p
+    return best, best_gain
+
+
+@njit(cache=True)
+def _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, out):
+    """Hyperedges of ``q`` and of every gate beside it (distinct); return their number."""
+    nt = 0
+    for t in range(vptr[q], vptr[q + 1]):
+        e = vedge[t]
+        if not mark[e]:
+            mark[e] = True
+            out[nt] = e
+            nt += 1
+    for t in range(qgptr[q], qgptr[q + 1]):
+        v = n + qglist[t]
+        for s in range(vptr[v], vptr[v + 1]):
+            e = vedge[s]
+            if not mark[e]:
+                mark[e] = True
+                out[nt] = e
+                nt += 1
+    for i in range(nt):
+        mark[out[i]] = False
+    return nt
+
+
+@njit(cache=True)
+def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglist, cnt, load,
+            cap, vweight, eweight, tiebreak, max_stall):
+    """One k-way Fiduccia-Mattheyses pass over qubit moves; return the km1 gain kept.
+
+    A move takes a qubit, with the gates beside it, to another QPU and then flips those of its
+    gates whose other side became better (:func:`resolved_gains`).  Every qubit moves at most
+    once.  Moves may overload one QPU by one qubit weight so that moves into full QPUs are
+    possible (the next move out of it completes a swap); only feasible prefixes are kept.  The
+    pass stops after ``max_stall`` moves without a new best and rolls back to the best
+    feasible prefix.
+    """
+    ne = eptr.shape[0] - 1
+    ng = gate_qubits.shape[0]
+    mcount = np.zeros(ne, dtype=np.int64)
+    touched = np.empty(ne, dtype=np.int64)
+    moved_edges = np.empty(ne, dtype=np.int64)
+    mark = np.zeros(ne, dtype=np.bool_)
+    flipped = np.empty(ng + 1, dtype=np.int64)
+    gains = np.zeros(k, dtype=np.int64)
+    locked = np.zeros(n, dtype=np.bool_)
+    stamp = np.zeros(n, dtype=np.int64)
+    cur_stamp = 0
+    slack = 0
+    for q in range(n):
+        if vweight[q] > slack:
+            slack = vweight[q]
+    heap_cap = 8 * n + 64
+    hkey = np.empty(heap_cap, dtype=np.int64)
+    hitem = np.empty(heap_cap, dtype=np.int64)
+    hsize = 0
+    scale = n + 1
+    excess = _excess(load, cap)
+    for q in range(n):
+        resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                       eweight, load, vweight, mcount, touched, gains, flipped)
+        b, g = _best_target(q, k, part, load, cap, vweight, gains, excess, slack)
+        if b >= 0:
+            hsize = _heap_push(hkey, hitem, hsize, g * scale + tiebreak[q], q)
+    # history of elementary steps: kind 0 = qubit move (id, from), kind 1 = gate flip (id)
+    hcap = n + 2 * ng + 1
+    hist_kind = np.empty(hcap, dtype=np.int64)
+    hist_id = np.empty(hcap, dtype=np.int64)
+    hist_from = np.empty(hcap, dtype=np.int64)
+    nsteps = 0
+    cum = 0
+    best_cum = 0
+    best_steps = 0
+    since_best = 0
+    while hsize > 0:
+        key = hkey[0]
+        q = hitem[0]
+        hsize = _heap_pop(hkey, hitem, hsize)
+        if locked[q]:
+            continue
+        resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                       eweight, load, vweight, mcount, touched, gains, flipped)
+        b, g = _best_target(q, k, part, load, cap, vweight, gains, excess, slack)
+        if b < 0:
+            continue
+        cur_key = g * scale + tiebreak[q]
+        if cur_key < key:
+            if hsize < heap_cap:
+                hsize = _heap_push(hkey, hitem, hsize, cur_key, q)
+            continue
+        a = part[q]
+        apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                         load, vweight)
+        hist_kind[nsteps] = 0
+        hist_id[nsteps] = q
+        hist_from[nsteps] = a
+        nsteps += 1
+        _, nf = _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
+                               cnt, eweight, flipped)
+        for i in range(nf):
+            hist_kind[nsteps] = 1
+            hist_id[nsteps] = flipped[i]
+            hist_from[nsteps] = 0
+            nsteps += 1
+        excess = _excess(load, cap)
+        locked[q] = True
+        cum += g
+        if excess == 0 and cum > best_cum:
+            best_cum = cum
+            best_steps = nsteps
+            since_best = 0
+        else:
+            since_best += 1
+            if since_best > max_stall:
+                break
+        # update the gains of qubits whose moves touch the changed hyperedges
+        cur_stamp += 1
+        nt = _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, moved_edges)
+        if hsize + 2 * n >= heap_cap:
+            hsize = 0  # rebuild from every unlocked qubit
+            for u in range(n):
+                if not locked[u]:
+                    stamp[u] = cur_stamp
+                    resolved_gains(u, n, k, part, side, gate_qubits, vptr, vedge, qgptr,
+                                   qglist, cnt, eweight, load, vweight, mcount, touched, gains,
+                                   flipped)
+                    bu, gu = _best_target(u, k, part, load, cap, vweight, gains, excess, slack)
+                    if bu >= 0:
+                        hsize = _heap_push(hkey, hitem, hsize, gu * scale + tiebreak[u], u)
+        for i in range(nt):
+            e = moved_edges[i]
+            for t in range(eptr[e], eptr[e + 1]):
+                v = epin[t]
+                for j in range(2):
+                    if v < n:
+                        u = v
+                        if j == 1:
+                            break
+                    else:
+                        u = gate_qubits[v - n, j]
+                    if locked[u] or stamp[u] == cur_stamp:
+                        continue
+                    stamp[u] = cur_stamp
+                    resolved_gains(u, n, k, part, side, gate_qubits, vptr, vedge, qgptr,
+                                   qglist, cnt, eweight, load, vweight, mcount, touched, gains,
+                                   flipped)
+                    bu, gu = _best_target(u, k, part, load, cap, vweight, gains, excess, slack)
+                    if bu >= 0 and hsize < heap_cap:
+                        hsize = _heap_push(hkey, hitem, hsize, gu * scale + tiebreak[u], u)
+    # roll back to the best feasible prefix, newest step first
+    for i in range(nsteps - 1, best_steps - 1, -1):
+        if hist_kind[i] == 0:
+            apply_qubit_move(hist_id[i], hist_from[i], n, k, part, side, gate_qubits, vptr,
+                             vedge, qgptr, qglist, cnt, load, vweight)
+        else:
+            apply_flip(hist_id[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
+    return best_cum

@@ -1,0 +1,125 @@
+"""Initial qubit assignments: METIS on the weighted qubit interaction graph, then repair.
+
+METIS balances only approximately, so :func:`repair_capacity` moves the cheapest qubits out of
+over-full QPUs (numba, gain-driven) until every QPU is within capacity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymetis
+from numba import njit
+
+from .refine import apply_qubit_move, qubit_gains
+
+
+def metis_seed(hg, capacities: np.ndarray, seed: int) -> np.ndarray:
+    """k-way METIS partition of the qubit interaction graph, target weights ~ capacities.
+
+    Parameters
+    ----------
+    hg : Hypergraph
+        The packet hypergraph (its :meth:`qubit_graph` is partitioned).
+    capacities : ndarray of int64
+        Capacity of each QPU.
+    seed : int
+        METIS random seed.
+
+    Returns
+    -------
+    ndarray of int64
+        QPU of each qubit (possibly over capacity; see :func:`repair_capacity`).
+    """
+    n = hg.num_qubits
+    k = int(capacities.shape[0])
+    if k == 1:
+        return np.zeros(n, dtype=np.int64)
+    xadj, adjncy, ew = hg.qubit_graph()
+    if adjncy.size == 0:
+        return fill_seed(n, capacities)
+    total = float(capacities.sum())
+    tpw = [float(c) / total for c in capacities]
+    opts = pymetis.Options(seed=int(seed) % (2**31 - 1), ufactor=1)
+    _, parts = pymetis.part_graph(k, xadj=xadj, adjncy=adjncy, eweights=ew,
+                                  vweights=hg.vweight, tpwgts=tpw, options=opts)
+    return np.asarray(parts, dtype=np.int64)
+
+
+def fill_seed(n: int, capacities: np.ndarray) -> np.ndarray:
+    """Fill the QPUs in index order, each to capacity, with the qubits in index order.
+
+    Like :func:`linear_seed` but with the last QPUs left emptier, which suits circuits whose
+    cost grows with the size of the smaller side of each cut (QFT-like all-pairs structure).
+    """
+    part = np.empty(n, dtype=np.int64)
+    p, used = 0, 0
+    for q in range(n):
+        while used >= capacities[p]:
+            p += 1
+            used = 0
+        part[q] = p
+        used += 1
+    return part
+
+
+def random_seed(n: int, capacities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random assignment within capacity."""
+    slots = np.repeat(np.arange(capacities.shape[0], dtype=np.int64), capacities)
+    return rng.permutation(slots)[:n].astype(np.int64)
+
+
+@njit(cache=True)
+def repair_capacity(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, cap,
+                    vweight, eweight):
+    """Move qubits out of over-full QPUs, each time the move losing the least km1.
+
+    Returns False when the loads cannot fit (total weight above total capacity).
+    """
+    ne = eweight.shape[0]
+    mcount = np.zeros(ne, dtype=np.int64)
+    touched = np.empty(ne, dtype=np.int64)
+    gains = np.zeros(k, dtype=np.int64)
+    while True:
+        over = -1
+        for p in range(k):
+            if load[p] > cap[p]:
+                over = p
+                break
+        if over < 0:
+            return True
+        best_q = -1
+        best_b = -1
+        best_g = -(1 << 60)
+        for q in range(n):
+            if part[q] != over:
+                continue
+            qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                        eweight, mcount, touched, gains)
+            for p in range(k):
+                if p != over and load[p] + vweight[q] <= cap[p] and gains[p] > best_g:
+                    best_g = gains[p]
+                    best_q = q
+                    best_b = p
+        if best_q < 0:
+            return False
+        apply_qubit_move(best_q, best_b, n, k, part, side, gate_qubits, vptr, vedge, qgptr,
+                         qglist, cnt, load, vweight)
+
+
+def linear_seed(n: int, capacities: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """Cut a linear order of the qubits (index order by default) into consecutive chunks.
+
+    Chunk sizes are proportional to capacities, so no QPU is over-full.  Circuits written with
+    locality in their qubit indices (QFT, adders, ladders) often cut best this way.
+    """
+    total = int(capacities.sum())
+    share = capacities.astype(np.float64) * (n / total)
+    sizes = np.floor(share).astype(np.int64)
+    rest = n - int(sizes.sum())
+    for p in np.argsort(-(share - sizes), kind="stable")[:rest]:
+        sizes[p] += 1
+    chunk = np.repeat(np.arange(capacities.shape[0], dtype=np.int64), sizes)
+    part = np.empty(n, dtype=np.int64)
+    order = np.arange(n) if order is None else order
+    part[order] = chunk
+    return part
