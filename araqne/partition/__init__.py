@@ -142,7 +142,9 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0,
     rng = np.random.default_rng(seed)
     ref = _Refiner(hg, capacities)
     size = int(hg.epin.shape[0])
-    restarts = max(1, int(round(4 * effort)))
+    # small hypergraphs are cheap to restart: spend the same work on more tries
+    boost = min(16.0, max(1.0, 3_000 / max(size, 1)))
+    restarts = max(1, int(round(4 * effort * boost)))
     if size > 2_000_000:
         restarts = max(1, int(round(effort)))
     best: Partition | None = None
