@@ -6,6 +6,7 @@ their own.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from . import __version__
 from .cost import cost as reference_cost
 from .errors import InfeasibleError, UsageError
 from .hypergraph import Hypergraph, build_hypergraph
-from .ir import KIND_NQ, Circuit
+from .ir import Circuit
 from .network import Network
 from .packets import Packets, find_windows
 from .partition import partition_hypergraph
@@ -61,6 +62,59 @@ class PartitionResult:
     seed: int
     effort: float
     timings: dict = field(default_factory=dict)
+    _emission: Any = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ the emitted programs
+
+    def emit(self):
+        """The distributed programs and their schedule (:class:`araqne.backend.Emission`).
+
+        Computed on first use and kept: emission costs about as much as partitioning.
+        """
+        if self._emission is None:
+            from .backend import emit
+            t0 = time.perf_counter()
+            self._emission = emit(self.circuit, self.packets, self.assignment, self.gate_qpu,
+                                  self.network)
+            self.timings["backend"] = time.perf_counter() - t0
+        return self._emission
+
+    @property
+    def schedule(self) -> dict:
+        """The schedule.json content: every Bell pair, when it is made and used."""
+        return self.emit().schedule
+
+    def to_qasm(self) -> str:
+        """The combined OpenQASM 3 program of the whole cluster (distributed.qasm)."""
+        return self.emit().distributed_qasm
+
+    def to_circuit(self):
+        """The combined distributed circuit as a :class:`qiskit.QuantumCircuit`.
+
+        Registers ``qpu<i>`` (data) and ``comm<i>`` (communication) per QPU; the only operation
+        spanning two QPUs is ``epr``.
+        """
+        from .verify import load_program
+        return load_program(self.to_qasm())
+
+    def qpu_programs(self) -> list[str]:
+        """OpenQASM 3 text of each QPU's own program (qpu<i>.qasm)."""
+        return list(self.emit().qpu_qasm)
+
+    def qpu_circuits(self) -> list:
+        """Each QPU's own program as a :class:`qiskit.QuantumCircuit`."""
+        from .verify import load_program
+        return [load_program(text) for text in self.qpu_programs()]
+
+    def output_files(self) -> dict[str, str]:
+        """File name -> text of everything ``--out DIR`` holds."""
+        em = self.emit()
+        files = {"summary.json": json.dumps(self.summary(), indent=2) + "\n",
+                 "distributed.qasm": em.distributed_qasm,
+                 "schedule.json": json.dumps(em.schedule, indent=2) + "\n"}
+        for i, text in enumerate(em.qpu_qasm):
+            files[f"qpu{i}.qasm"] = text
+        return files
 
     @property
     def layout(self) -> dict[str, list[list[int]]]:
@@ -123,7 +177,26 @@ class PartitionResult:
                 yield int(self.assignment[roots[w]]), targets
 
     def summary(self) -> dict[str, Any]:
-        """The summary.json content."""
+        """The summary.json content.
+
+        Once the programs are emitted (:meth:`emit`), ``ebits`` counts the Bell pairs they
+        consume (``ebits_model`` keeps the cost-model figure, lower when communication qubits
+        ran short), with per-QPU peak communication-qubit use and the final layout.
+        """
+        out = self._summary_partition()
+        em = self._emission
+        if em is not None:
+            out["ebits_model"] = out["ebits"]
+            out["ebits"] = int(em.ebits)
+            out["ebits_per_link"] = dict(em.ebits_per_link)
+            out["layout"] = {"initial": [list(map(int, x)) for x in em.layout_initial],
+                             "final": [list(map(int, x)) for x in em.layout_final]}
+            for row, peak, size in zip(out["qpus"], em.peak_comm, em.data_register_sizes):
+                row["peak_comm_in_use"] = int(peak)
+                row["data_register_size"] = int(size)
+        return out
+
+    def _summary_partition(self) -> dict[str, Any]:
         return {
             "version": __version__,
             "input": self.circuit.name,
@@ -225,8 +298,22 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
 
     assignment = part.part
     gate_qpu = gate_placement(circ, hg, assignment, part.side)
-    return PartitionResult(circ, network, packets, hg, assignment, gate_qpu, int(part.km1), seed,
+    ebits = int(part.km1) if network.all_to_all else network_cost(hg, part, network, circ,
+                                                                   gate_qpu, packets)
+    return PartitionResult(circ, network, packets, hg, assignment, gate_qpu, ebits, seed,
                            effort, timings)
+
+
+def network_cost(hg: Hypergraph, part, network: Network, circ: Circuit, gate_qpu: np.ndarray,
+                 packets: Packets) -> int:
+    """E-bits of a partition on a general network (Steiner trees over the links)."""
+    from .partition.refine import pin_counts, steiner_of_counts
+    table = network.steiner_table()
+    if table is None:
+        return reference_cost(circ, part.part, gate_qpu, network, packets)
+    k = network.k
+    cnt = pin_counts(hg.num_qubits, k, hg.eptr, hg.epin, part.part, part.side, hg.gate_qubits)
+    return int(steiner_of_counts(cnt, k, part.part[hg.roots], hg.eweight, table))
 
 
 def gate_placement(circ: Circuit, hg: Hypergraph, assignment: np.ndarray,
@@ -245,8 +332,20 @@ def gate_placement(circ: Circuit, hg: Hypergraph, assignment: np.ndarray,
     return gate_qpu
 
 
+def distribute(circuit, network: Network | None = None, *, qpus: int | None = None,
+               capacity: int | None = None, seed: int = 0,
+               effort: float = 1.0) -> PartitionResult:
+    """Partition a circuit and emit the programs of every QPU.
+
+    Same parameters as :func:`partition`; the result's :meth:`~PartitionResult.emit` is done,
+    so ``summary()`` reports the Bell pairs the emitted programs consume.
+    """
+    result = partition(circuit, network, qpus=qpus, capacity=capacity, seed=seed, effort=effort)
+    result.emit()
+    return result
+
+
 def check_cost(result: PartitionResult) -> int:
     """Recompute the e-bits of ``result`` with the plain-Python reference (slow; for tests)."""
-    assert KIND_NQ is not None
     return reference_cost(result.circuit, result.assignment, result.gate_qpu, result.network,
                           result.packets)

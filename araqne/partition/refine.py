@@ -464,3 +464,21 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
         else:
             apply_flip(hist_id[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
     return best_cum
+
+
+@njit(cache=True)
+def steiner_of_counts(cnt, k, root_block, eweight, table):
+    """Network cost from pin counts: per hyperedge, the Steiner tree joining its QPUs.
+
+    ``table[r, mask]`` is the e-bit cost of the cheapest tree joining QPU ``r`` to the QPUs of
+    ``mask`` (see :meth:`araqne.network.Network.steiner_table`).
+    """
+    ne = eweight.shape[0]
+    total = 0
+    for e in range(ne):
+        mask = 0
+        for p in range(k):
+            if cnt[e * k + p] > 0:
+                mask |= 1 << p
+        total += table[root_block[e], mask] * eweight[e]
+    return total
