@@ -40,8 +40,12 @@ def metis_seed(hg, capacities: np.ndarray, seed: int) -> np.ndarray:
     total = float(capacities.sum())
     tpw = [float(c) / total for c in capacities]
     opts = pymetis.Options(seed=int(seed) % (2**31 - 1), ufactor=1)
-    _, parts = pymetis.part_graph(k, xadj=xadj, adjncy=adjncy, eweights=ew,
-                                  vweights=hg.vweight, tpwgts=tpw, options=opts)
+    if hasattr(pymetis, "CSRAdjacency"):  # pymetis >= 2025.2
+        graph = {"adjacency": pymetis.CSRAdjacency(xadj, adjncy)}
+    else:
+        graph = {"xadj": xadj, "adjncy": adjncy}
+    _, parts = pymetis.part_graph(k, **graph, eweights=ew, vweights=hg.vweight, tpwgts=tpw,
+                                  options=opts)
     return np.asarray(parts, dtype=np.int64)
 
 

@@ -1,0 +1,979 @@
+"""Frontend: OpenQASM 2, OpenQASM 3 and Qiskit circuits -> the flat array IR.
+
+Public functions
+----------------
+:func:`load`
+    Anything (path, QASM text, ``QuantumCircuit``) -> :class:`araqne.ir.Circuit`.
+:func:`load_qasm`
+    QASM 2 or 3 program text -> IR.
+:func:`from_qiskit`
+    ``QuantumCircuit`` -> IR.
+:func:`to_qiskit`
+    IR -> ``QuantumCircuit`` (the inverse, for verification and tests).
+
+Conversion rules
+----------------
+* Gates of :data:`araqne.ir.GATES` map to their kind (Qiskit aliases too: ``u1`` -> ``p``,
+  ``u3`` -> ``u``, ``u2(φ,λ)`` -> ``u(π/2,φ,λ)``, ``cu1`` -> ``cp``, ``cu3`` -> ``cu`` with
+  γ = 0).
+  A gate that is not a Qiskit standard gate but carries a table name (a QASM 3 file defining its own
+  ``rzz``, which ``stdgates.inc`` lacks) keeps that kind when its matrix equals the table gate's up
+  to global phase.  Everything else is decomposed through ``op.definition`` until every piece is in
+  the table; global phase is dropped.  Expansions are cached per (gate, params, arity).
+* ``barrier`` and ``delay`` are dropped, as are gates on no qubit.  ``measure`` keeps its classical
+  bit, ``reset`` is kept.
+* ``if`` on a bit or register compared with an integer is flattened: the true body gets the
+  condition, the false body the negated condition.  ``for`` loops over a literal range are unrolled;
+  ``box`` scopes are flattened.  Nested ``if``, ``while``, ``switch``, ``break``/``continue`` and
+  expression conditions raise :class:`~araqne.errors.InputError`.
+
+Every failure is an :class:`~araqne.errors.InputError` with one line
+``<file>:<line>:<col>: <message>`` (line and column 1-based) where the location is known,
+``<file>: <message>`` otherwise.
+
+QASM version: the ``OPENQASM 2`` / ``OPENQASM 3`` header decides (it may follow comments).  A
+program without a header is read as OpenQASM 2 when it includes ``qelib1.inc``, as OpenQASM 3
+otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import re
+import sys
+
+import numpy as np
+
+from .errors import InputError
+from .ir import GATES, KIND, KIND_MEASURE, KIND_NP, KIND_NQ, KIND_RESET, Circuit, Condition
+
+__all__ = ["load", "load_qasm", "from_qiskit", "to_qiskit", "MAX_QUBITS"]
+
+#: Largest number of qubits (or classical bits) a QASM program may declare, checked before parsing.
+MAX_QUBITS = 10_000_000
+
+#: Largest number of operations a ``for`` loop may unroll to.
+MAX_UNROLLED_OPS = 100_000_000
+
+# Qiskit standard-gate names whose parameters map one to one onto a table kind.
+_FAST: dict[str, int] = {
+    g.name: i for i, g in enumerate(GATES) if g.name not in ("measure", "reset")
+}
+_FAST.update({"u1": KIND["p"], "u3": KIND["u"], "cu1": KIND["cp"]})
+_KIND_U = KIND["u"]
+_KIND_CU = KIND["cu"]
+
+_IGNORED = frozenset(("barrier", "delay"))
+_CONTROL_FLOW = {
+    "if_else": "if",
+    "for_loop": "for",
+    "while_loop": "while",
+    "switch_case": "switch",
+    "break_loop": "break",
+    "continue_loop": "continue",
+    "box": "box",
+}
+
+
+class _ConvError(Exception):
+    """Internal: a conversion failure, with a word to locate in QASM source (``hint``)."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def _fmt(name: str, message: str, line: int | None = None, col: int | None = None) -> str:
+    message = " ".join(str(message).split())  # one line
+    if line is not None and col is not None:
+        return f"{name}:{line}:{col}: {message}"
+    if line is not None:
+        return f"{name}:{line}: {message}"
+    return f"{name}: {message}"
+
+
+# ---------------------------------------------------------------------------------------------
+# entry points
+# ---------------------------------------------------------------------------------------------
+
+
+def load(source, name: str | None = None) -> Circuit:
+    """Load a circuit from a path, QASM program text or a Qiskit ``QuantumCircuit``.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, bytes or qiskit.QuantumCircuit
+        A ``str`` holding ``OPENQASM`` or a newline is program text; any other ``str`` (and any
+        ``os.PathLike``) is a path to a ``.qasm`` file.  ``bytes`` are UTF-8 program text.
+    name : str, optional
+        Name used in messages and stored in the IR (default: the path, ``"<string>"`` or the
+        circuit's name).
+
+    Raises
+    ------
+    InputError
+        For any problem with the input: missing, empty or binary file, syntax errors,
+        unsupported constructs, unbound parameters, oversized registers.
+    """
+    from qiskit import QuantumCircuit
+
+    if isinstance(source, QuantumCircuit):
+        return from_qiskit(source, name=name if name is not None else (source.name or "circuit"))
+    if isinstance(source, (bytes, bytearray)):
+        label = name or "<string>"
+        return load_qasm(_decode(bytes(source), label), label)
+    if isinstance(source, str) and ("OPENQASM" in source or "\n" in source):
+        return load_qasm(source, name or "<string>")
+    if isinstance(source, (str, os.PathLike)):
+        path = pathlib.Path(source)
+        label = name or str(source)
+        text = _read_file(path, label)
+        return load_qasm(text, label, include_path=(str(path.resolve().parent),))
+    raise InputError(
+        _fmt(name or "<input>", f"cannot load a circuit from a {type(source).__name__}; "
+             "give a path, QASM text or a qiskit.QuantumCircuit")
+    )
+
+
+def _read_file(path: pathlib.Path, label: str) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(_fmt(label, "no such file")) from None
+    except IsADirectoryError:
+        raise InputError(_fmt(label, "is a directory, not a QASM file")) from None
+    except OSError as exc:
+        if path.is_dir():
+            raise InputError(_fmt(label, "is a directory, not a QASM file")) from None
+        raise InputError(_fmt(label, f"cannot read: {exc.strerror or exc}")) from None
+    return _decode(data, label)
+
+
+def _decode(data: bytes, label: str) -> str:
+    if b"\x00" in data:
+        raise InputError(_fmt(label, "binary file (NUL bytes), not a QASM program"))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(_fmt(label, "not UTF-8 text, not a QASM program", line)) from None
+    return text
+
+
+_HEADER = re.compile(r"OPENQASM\s+([0-9]+)(?:\.([0-9]+))?\s*;")
+_QELIB = re.compile(r'include\s+"qelib1\.inc"\s*;')
+
+
+def _qasm_version(text: str, name: str) -> int:
+    """2 or 3, from the header after leading whitespace and comments; see the module doc."""
+    pos, n = 0, len(text)
+    while pos < n:
+        c = text[pos]
+        if c.isspace():
+            pos += 1
+        elif text.startswith("//", pos):
+            nl = text.find("\n", pos)
+            pos = n if nl < 0 else nl + 1
+        elif text.startswith("/*", pos):
+            end = text.find("*/", pos + 2)
+            pos = n if end < 0 else end + 2
+        else:
+            break
+    m = _HEADER.match(text, pos)
+    if m:
+        version = int(m.group(1))
+        if version not in (2, 3):
+            line, col = _linecol(text, pos)
+            got = m.group(0)[len("OPENQASM"):].strip(" ;")
+            raise InputError(_fmt(name, f"unsupported OpenQASM version {got}", line, col))
+        return version
+    return 2 if _QELIB.search(text) else 3
+
+
+def _linecol(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return line, col
+
+
+_DECL_OLD = re.compile(r"(qreg|creg)\s+([A-Za-z_]\w*)\s*\[\s*([0-9]+)\s*\]")
+_DECL_NEW = re.compile(r"(qubit|bit)\s*\[\s*([0-9]+)\s*\]\s*([A-Za-z_]\w*)?")
+
+
+def _declarations(text: str):
+    """``(start, quantum, register name, size)`` of every sized register declaration.
+
+    Keywords are found with ``str.find`` (a regex scanning every position of a 20 MB file costs
+    over a second) and the declaration is matched only there.
+    """
+    found = []
+    for kw, pat in (("qreg", _DECL_OLD), ("creg", _DECL_OLD), ("qubit", _DECL_NEW),
+                    ("bit", _DECL_NEW)):
+        pos = text.find(kw)
+        while pos >= 0:
+            if pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] in "_$"):
+                m = pat.match(text, pos)
+                if m:
+                    if kw in ("qreg", "creg"):
+                        found.append((pos, kw == "qreg", m.group(2), m.group(3)))
+                    else:
+                        found.append((pos, kw == "qubit", m.group(3) or "?", m.group(2)))
+            pos = text.find(kw, pos + len(kw))
+    found.sort()
+    return found
+
+
+def _prescan(text: str, name: str) -> None:
+    """Refuse register declarations above :data:`MAX_QUBITS` before qiskit allocates them."""
+    totals = {"q": 0, "c": 0}
+    for start, quantum, reg, size in _declarations(text):
+        linestart = text.rfind("\n", 0, start) + 1
+        if "//" in text[linestart:start]:
+            continue  # commented out
+        key = "q" if quantum else "c"
+        totals[key] += int(size)
+        if totals[key] > MAX_QUBITS:
+            what = "qubits" if quantum else "classical bits"
+            line, col = _linecol(text, start)
+            if int(size) > MAX_QUBITS:
+                msg = f"register '{reg}' of {int(size)} {what} exceeds the limit of {MAX_QUBITS}"
+            else:
+                msg = f"register '{reg}' brings the total to {totals[key]} {what}, " \
+                      f"above the limit of {MAX_QUBITS}"
+            raise InputError(_fmt(name, msg, line, col))
+
+
+def load_qasm(text: str, name: str = "<string>", include_path=None) -> Circuit:
+    """Parse an OpenQASM 2 or 3 program and convert it to the IR.
+
+    QASM 2 goes through ``qiskit.qasm2.loads`` with the legacy custom instructions (``rzz``,
+    ``rxx``, ``cu``, ``cp``, ...); QASM 3 through ``qiskit.qasm3.loads`` (package
+    ``qiskit_qasm3_import``).  ``include_path`` (QASM 2 only) lists directories searched for
+    ``include`` files; :func:`load` passes the file's directory.
+    """
+    if not isinstance(text, str):
+        raise InputError(_fmt(name, "QASM program must be text"))
+    if not text.strip():
+        raise InputError(_fmt(name, "empty file" if name != "<string>" else "empty program"))
+    version = _qasm_version(text, name)
+    _prescan(text, name)
+    qc = _parse2(text, name, include_path) if version == 2 else _parse3(text, name)
+    try:
+        return _convert(qc, name, nobits_msg="program declares no qubits")
+    except _ConvError as exc:
+        line = col = None
+        if exc.hint:
+            loc = _locate(text, exc.hint)
+            if loc:
+                line, col = loc
+        raise InputError(_fmt(name, exc.message, line, col)) from None
+
+
+def _parse2(text: str, name: str, include_path):
+    import qiskit.qasm2 as qasm2
+
+    kwargs = {"custom_instructions": qasm2.LEGACY_CUSTOM_INSTRUCTIONS}
+    if include_path:
+        kwargs["include_path"] = tuple(include_path)
+    try:
+        return qasm2.loads(text, **kwargs)
+    except qasm2.QASM2ParseError as exc:
+        msg = getattr(exc, "message", None) or str(exc)
+        raise InputError(_relocate(msg, name)) from None
+    except RecursionError:
+        raise InputError(_fmt(name, "program nests too deeply")) from None
+    except Exception as exc:  # noqa: BLE001 - any parser failure is bad input
+        raise InputError(_fmt(name, f"OpenQASM 2 parse failed: {exc}")) from None
+
+
+_INCLUDED = re.compile(r"^\s*'?([^\s:'<>][^:]*?):(\d+),(\d+):\s*(.*?)'?\s*$", re.S)
+_LOC_PATTERNS = (
+    re.compile(r"^\s*'?<input>:(\d+),(\d+):\s*(.*?)'?\s*$", re.S),
+    re.compile(r"^\s*'?\"?L(\d+):C(\d+):\s*(.*?)\"?'?\s*$", re.S),
+    re.compile(r"^\s*'?\"?(\d+),(\d+):\s*(.*?)\"?'?\s*$", re.S),
+)
+
+
+def _relocate(msg: str, name: str) -> str:
+    """``<input>:4,0: msg`` (0-based column) -> ``name:4:1: msg``; otherwise ``name: msg``."""
+    for pat in _LOC_PATTERNS:
+        m = pat.match(msg)
+        if m:
+            return _fmt(name, m.group(3), int(m.group(1)), int(m.group(2)) + 1)
+    m = _INCLUDED.match(msg)  # error inside an included file
+    if m:
+        return _fmt(m.group(1), f"{m.group(4)} (included from {name})", int(m.group(2)),
+                    int(m.group(3)) + 1)
+    return _fmt(name, msg.strip().strip("'\""))
+
+
+def _parse3(text: str, name: str):
+    try:
+        import qiskit.qasm3 as qasm3
+        import qiskit_qasm3_import  # noqa: F401
+    except ImportError:  # pragma: no cover - dependency missing
+        raise InputError(_fmt(name, "OpenQASM 3 input needs the package 'qiskit_qasm3_import' "
+                              "(pip install qiskit_qasm3_import)")) from None
+    limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(max(limit, 10_000))
+        return qasm3.loads(text)
+    except RecursionError:
+        raise InputError(_fmt(name, "program nests too deeply")) from None
+    except Exception as exc:  # noqa: BLE001 - any importer failure is bad input
+        raise InputError(_qasm3_message(exc, name)) from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _qasm3_message(exc: BaseException, name: str) -> str:
+    """One-line message with location for an exception of the QASM 3 importer chain."""
+    seen = []
+    e = exc
+    while e is not None and len(seen) < 8:
+        seen.append(e)
+        e = e.__cause__ or e.__context__
+    # a message that already carries a location
+    for e in seen:
+        msg = str(e)
+        for pat in _LOC_PATTERNS[1:]:
+            m = pat.match(msg)
+            if m and m.group(3):
+                return _fmt(name, m.group(3), int(m.group(1)), int(m.group(2)) + 1)
+    # ANTLR bail-out: the offending token
+    for e in seen:
+        inner = e.args[0] if getattr(e, "args", None) else None
+        tok = getattr(inner, "offendingToken", None) or getattr(e, "offendingToken", None)
+        if tok is not None and getattr(tok, "line", None) is not None:
+            return _fmt(name, f"syntax error at '{tok.text}'", tok.line, tok.column + 1)
+    # an error raised while the importer visited a node: find the node in the traceback
+    span = None
+    for e in seen:
+        tb = e.__traceback__
+        while tb is not None:
+            node = tb.tb_frame.f_locals.get("node")
+            s = getattr(node, "span", None)
+            if s is not None and getattr(s, "start_line", None) is not None:
+                span = s  # innermost wins
+            tb = tb.tb_next
+        if span is not None:
+            break
+    text = next((str(e) for e in seen if str(e).strip("'\" ")), type(exc).__name__)
+    text = text.strip().strip("'\"")
+    if span is not None:
+        return _fmt(name, text, span.start_line, span.start_column + 1)
+    return _fmt(name, f"OpenQASM 3 import failed: {text}")
+
+
+def _locate(text: str, word: str) -> tuple[int, int] | None:
+    """Line and column of the first use of ``word`` outside ``//`` comments, or None."""
+    for m in re.finditer(r"(?<![\w$])" + re.escape(word) + r"(?!\w)", text):
+        start = m.start()
+        linestart = text.rfind("\n", 0, start) + 1
+        if "//" in text[linestart:start]:
+            continue
+        return _linecol(text, start)
+    return None
+
+
+def from_qiskit(qc, name: str = "circuit") -> Circuit:
+    """Convert a ``qiskit.QuantumCircuit`` to the IR (see the module doc for the rules)."""
+    from qiskit import QuantumCircuit
+
+    if not isinstance(qc, QuantumCircuit):
+        raise InputError(_fmt(name, f"expected a qiskit.QuantumCircuit, got {type(qc).__name__}"))
+    try:
+        return _convert(qc, name, nobits_msg="circuit has no qubits")
+    except _ConvError as exc:
+        raise InputError(_fmt(name, exc.message)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# conversion
+# ---------------------------------------------------------------------------------------------
+
+
+def _convert(qc, name: str, nobits_msg: str) -> Circuit:
+    if qc.num_qubits == 0:
+        raise _ConvError(nobits_msg)
+    conv = _Converter(qc)
+    circ = conv.run(name)
+    try:
+        circ.validate()
+    except ValueError as exc:
+        raise _ConvError(str(exc)) from None
+    return circ
+
+
+def _register_runs(bits, registers, prefix: str) -> list:
+    """Registers as ``(name, size)`` covering ``bits`` in order; loose bits get made-up names."""
+    by_first = {}
+    for reg in registers:
+        if len(reg):
+            by_first.setdefault(reg[0], []).append(reg)
+    names = {reg.name for reg in registers}
+    out = []
+    i, n, loose = 0, len(bits), 0
+    while i < n:
+        for reg in by_first.get(bits[i], ()):
+            size = len(reg)
+            if list(reg) == list(bits[i:i + size]):
+                out.append((reg.name, size))
+                i += size
+                break
+        else:
+            j = i + 1
+            while j < n and bits[j] not in by_first:
+                j += 1
+            while True:
+                rname = f"{prefix}{loose}"
+                loose += 1
+                if rname not in names:
+                    break
+            names.add(rname)
+            out.append((rname, j - i))
+            i = j
+    return out
+
+
+class _Converter:
+    """One pass over a circuit, building flat lists of ints and floats."""
+
+    def __init__(self, qc):
+        self.qc = qc
+        self.kind: list[int] = []
+        self.qargs: list[int] = []
+        self.params: list = []
+        self.cl_at: list[int] = []   # op index of each measure
+        self.cl_bit: list[int] = []  # its classical bit
+        self.cd_at: list[int] = []   # op index of each conditioned op
+        self.cd_idx: list[int] = []  # its condition index
+        self.conditions: list[Condition] = []
+        self.cond_index: dict[Condition, int] = {}
+        self.cache: dict = {}
+        self.keep: list = []         # keeps id()-keyed operations alive
+        self.unrolled = 0
+        self.reg_bits: dict = {}     # top-level register -> flat clbit indices
+        self.top_cmap = None
+
+    # -- top level: the fast path ----------------------------------------------------------
+    def run(self, name: str) -> Circuit:
+        qc = self.qc
+        qidx = {q: i for i, q in enumerate(qc.qubits)}
+        cidx = self.top_cmap = {c: i for i, c in enumerate(qc.clbits)}
+        fast_get = _FAST.get
+        kind, qargs, params = self.kind, self.qargs, self.params
+        ka, qa, pe = kind.append, qargs.append, params.extend
+        slow = self._slow
+        for inst in qc._data:
+            k = fast_get(inst.name)
+            if k is not None and inst.is_standard_gate():
+                ka(k)
+                for q in inst.qubits:
+                    qa(qidx[q])
+                ps = inst.params
+                if ps:
+                    pe(ps)
+            else:
+                slow(inst, qidx, cidx, -1)
+        return self._finish(name)
+
+    def _finish(self, name: str) -> Circuit:
+        qc = self.qc
+        kind = np.fromiter(self.kind, dtype=np.int16, count=len(self.kind))
+        m = kind.shape[0]
+        qptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(KIND_NQ[kind], out=qptr[1:])
+        pptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(KIND_NP[kind], out=pptr[1:])
+        qargs = np.fromiter(self.qargs, dtype=np.int64, count=len(self.qargs))
+        params = self._param_array()
+        if qargs.shape[0] != qptr[-1] or params.shape[0] != pptr[-1]:  # pragma: no cover - bug
+            raise _ConvError("internal error: operand counts disagree with gate kinds")
+        clbit = np.full(m, -1, dtype=np.int64)
+        if self.cl_at:
+            clbit[np.array(self.cl_at, dtype=np.int64)] = np.array(self.cl_bit, dtype=np.int64)
+        cond = np.full(m, -1, dtype=np.int64)
+        if self.cd_at:
+            cond[np.array(self.cd_at, dtype=np.int64)] = np.array(self.cd_idx, dtype=np.int64)
+        return Circuit(
+            num_qubits=qc.num_qubits,
+            num_clbits=qc.num_clbits,
+            kind=kind,
+            qptr=qptr,
+            qargs=qargs,
+            pptr=pptr,
+            params=params,
+            clbit=clbit,
+            cond=cond,
+            conditions=self.conditions,
+            qregs=_register_runs(qc.qubits, qc.qregs, "q"),
+            cregs=_register_runs(qc.clbits, qc.cregs, "c"),
+            name=name,
+        )
+
+    def _param_array(self) -> np.ndarray:
+        ps = self.params
+        try:
+            return np.fromiter(ps, dtype=np.float64, count=len(ps))
+        except (TypeError, ValueError):
+            return np.array([_to_float(p) for p in ps], dtype=np.float64)
+
+    # -- one instruction that is not a plain table gate ---------------------------------------
+    def _slow(self, inst, qmap, cmap, cond: int) -> None:
+        op = inst.operation
+        name = op.name
+        if name in _IGNORED:
+            return
+        if name in _CONTROL_FLOW:
+            self._control_flow(inst, qmap, cmap, cond)
+            return
+        qs = [qmap[q] for q in inst.qubits]
+        cs = [cmap[c] for c in inst.clbits]
+        if not qs and _is_gate(op):
+            return  # global phase and other gates on no qubit
+        pieces = self._expand(op, 0)
+        kind, qargs, params = self.kind, self.qargs, self.params
+        for k, qpos, ps, cpos in pieces:
+            i = len(kind)
+            kind.append(k)
+            for p in qpos:
+                qargs.append(qs[p])
+            if ps:
+                params.extend(ps)
+            if cpos >= 0:
+                self.cl_at.append(i)
+                self.cl_bit.append(cs[cpos])
+            if cond >= 0:
+                self.cd_at.append(i)
+                self.cd_idx.append(cond)
+
+    def _walk(self, block, qmap, cmap, cond: int) -> None:
+        """Emit every instruction of a control-flow body (bits already mapped)."""
+        fast_get = _FAST.get
+        kind, qargs, params = self.kind, self.qargs, self.params
+        for inst in block._data:
+            k = fast_get(inst.name)
+            if k is not None and inst.is_standard_gate():
+                if cond >= 0:
+                    self.cd_at.append(len(kind))
+                    self.cd_idx.append(cond)
+                kind.append(k)
+                for q in inst.qubits:
+                    qargs.append(qmap[q])
+                ps = inst.params
+                if ps:
+                    params.extend(_floats(ps, inst.name))
+            else:
+                self._slow(inst, qmap, cmap, cond)
+
+    def _condition(self, condition, cmap) -> tuple[tuple[int, ...], int]:
+        from qiskit.circuit import ClassicalRegister, Clbit
+
+        if isinstance(condition, tuple) and len(condition) == 2:
+            target, value = condition
+            if isinstance(target, Clbit):
+                return (cmap[target],), int(value)
+            if isinstance(target, ClassicalRegister):
+                if cmap is not self.top_cmap:
+                    return tuple(cmap[b] for b in target), int(value)
+                bits = self.reg_bits.get(target)  # many 'if (c == v)' on one wide register
+                if bits is None:
+                    bits = self.reg_bits[target] = tuple(cmap[b] for b in target)
+                return bits, int(value)
+        raise _ConvError("'if' with a classical expression condition is not supported "
+                         "(only a bit or a register compared with an integer)", "if")
+
+    def _cond_id(self, clbits, value, negate) -> int:
+        c = Condition(tuple(clbits), int(value), bool(negate))
+        i = self.cond_index.get(c)
+        if i is None:
+            i = self.cond_index[c] = len(self.conditions)
+            self.conditions.append(c)
+        return i
+
+    def _control_flow(self, inst, qmap, cmap, cond: int) -> None:
+        op = inst.operation
+        name = op.name
+        word = _CONTROL_FLOW[name]
+
+        def maps(block):
+            return (_BlockMap(block, inst, qmap, True), _BlockMap(block, inst, cmap, False))
+
+        if name == "if_else":
+            if cond >= 0:
+                raise _ConvError("nested control flow ('if' inside an 'if' body) is not supported",
+                                 "if")
+            clbits, value = self._condition(op.condition, cmap)
+            true_body, false_body = op.blocks[0], (op.blocks[1] if len(op.blocks) > 1 else None)
+            qm, cm = maps(true_body)
+            self._walk(true_body, qm, cm, self._cond_id(clbits, value, False))
+            if false_body is not None and len(false_body.data):
+                qm, cm = maps(false_body)
+                self._walk(false_body, qm, cm, self._cond_id(clbits, value, True))
+            return
+        if name == "box":
+            body = op.blocks[0]
+            qm, cm = maps(body)
+            self._walk(body, qm, cm, cond)
+            return
+        if name == "for_loop":
+            if cond >= 0:
+                raise _ConvError("nested control flow ('for' inside an 'if' body) is not supported",
+                                 "for")
+            indexset, loop_param, body = op.params
+            try:
+                values = [int(v) for v in indexset]
+            except (TypeError, ValueError):
+                raise _ConvError("'for' loop over a non-literal range is not supported",
+                                 "for") from None
+            self.unrolled += len(values) * max(1, len(body.data))
+            if self.unrolled > MAX_UNROLLED_OPS:
+                raise _ConvError(f"'for' loops unroll to more than {MAX_UNROLLED_OPS} operations",
+                                 "for")
+            for v in values:
+                b = body.assign_parameters({loop_param: v}) if loop_param is not None else body
+                qm, cm = maps(b)
+                self._walk(b, qm, cm, -1)
+            return
+        raise _ConvError(f"'{word}' is not supported (only 'if' on a bit or register, 'for' over "
+                         "a literal range and 'box' are flattened)", word)
+
+    # -- decomposition into table gates ------------------------------------------------------
+    def _expand(self, op, depth: int) -> tuple:
+        """Pieces ``(kind, qubit positions, params, clbit position or -1)`` of one operation."""
+        key = _cache_key(op)
+        if key is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit
+        if depth > 64:
+            raise _ConvError(f"definition of gate '{op.name}' nests too deeply (recursive?)",
+                             op.name)
+        pieces = self._expand_uncached(op, depth)
+        if key is not None:
+            self.cache[key] = pieces
+            if key[-1] is not None:
+                self.keep.append(op)
+        return pieces
+
+    def _expand_uncached(self, op, depth: int) -> tuple:
+        from qiskit.circuit import Measure, Reset
+
+        name = op.name
+        nq = op.num_qubits
+        params = getattr(op, "params", None) or ()
+        if isinstance(op, Measure):
+            return ((KIND_MEASURE, (0,), (), 0),)
+        if isinstance(op, Reset):
+            return ((KIND_RESET, (0,), (), -1),)
+        k = _FAST.get(name)
+        standard = _is_standard(op)
+        if standard:
+            if k is not None:
+                return ((k, tuple(range(nq)), _floats(params, name), -1),)
+            if name == "u2":
+                phi, lam = _floats(params, name)
+                return ((_KIND_U, (0,), (math.pi / 2, phi, lam), -1),)
+            if name == "cu3":
+                return ((_KIND_CU, (0, 1), _floats(params, name) + (0.0,), -1),)
+        elif (k is not None and GATES[k].num_qubits == nq and GATES[k].num_params == len(params)
+              and getattr(op, "num_clbits", 0) == 0):
+            ps = _floats(params, name)
+            if _same_as_table(op, name, ps):
+                return ((k, tuple(range(nq)), ps, -1),)
+        try:
+            defn = op.definition if hasattr(type(op), "definition") else _synthesize(op)
+        except _ConvError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - qiskit synthesis failure
+            _raise_unbound(params, name)
+            raise _ConvError(f"cannot decompose '{name}': {exc}", name) from None
+        if defn is None and hasattr(type(op), "definition"):
+            try:  # gates synthesised by a Qiskit plugin only (PermutationGate, ...)
+                defn = _synthesize(op)
+            except Exception:  # noqa: BLE001 - nothing can synthesise it
+                defn = None
+        if defn is None:
+            _raise_unbound(params, name)
+            what = "gate" if _is_gate(op) else "instruction"
+            raise _ConvError(f"{what} '{name}' has no definition and is not in the distribution "
+                             "basis", name)
+        qpos = {b: i for i, b in enumerate(defn.qubits)}
+        cpos = {b: i for i, b in enumerate(defn.clbits)}
+        out = []
+        for inst in defn._data:
+            sub = inst.operation
+            sname = sub.name
+            if sname in _IGNORED:
+                continue
+            if sname in _CONTROL_FLOW:
+                raise _ConvError(f"definition of '{name}' holds control flow ('{sname}'); "
+                                 "not supported", name)
+            sq = [qpos[q] for q in inst.qubits]
+            if not sq and _is_gate(sub):
+                continue
+            sc = [cpos[c] for c in inst.clbits]
+            for k2, qp, ps, cp in self._expand(sub, depth + 1):
+                out.append((k2, tuple(sq[p] for p in qp), ps, sc[cp] if cp >= 0 else -1))
+        return tuple(out)
+
+
+class _BlockMap:
+    """Bit -> flat index inside a control-flow body, built on first use.
+
+    A body's bits stand positionally for the instruction's bits; building the map eagerly costs
+    a dict over every bit of a wide register for each ``if (c == v)``, so it is deferred.
+    """
+
+    __slots__ = ("block", "inst", "outer", "quantum", "map")
+
+    def __init__(self, block, inst, outer, quantum: bool):
+        self.block, self.inst, self.outer, self.quantum = block, inst, outer, quantum
+        self.map = None
+
+    def __getitem__(self, bit):
+        m = self.map
+        if m is None:
+            outer = self.outer
+            if self.quantum:
+                inner, args = self.block.qubits, self.inst.qubits
+            else:
+                inner, args = self.block.clbits, self.inst.clbits
+            m = self.map = {b: outer[a] for b, a in zip(inner, args)}
+        return m[bit]
+
+
+def _synthesize(op):
+    """Circuit for an operation without ``definition`` (``AnnotatedOperation``, ``Clifford``...),
+    from Qiskit's high-level synthesis, or None."""
+    from qiskit import QuantumCircuit
+    from qiskit.transpiler.passes import HighLevelSynthesis
+
+    qc = QuantumCircuit(op.num_qubits, getattr(op, "num_clbits", 0) or 0)
+    qc.append(op, qc.qubits, qc.clbits)
+    basis = [g.name for g in GATES]
+    out = HighLevelSynthesis(basis_gates=basis)(qc)
+    if len(out.data) == 1 and out.data[0].operation is op:
+        return None
+    return out
+
+
+def _is_gate(op) -> bool:
+    from qiskit.circuit import Gate
+
+    return isinstance(op, Gate)
+
+
+def _is_standard(op) -> bool:
+    try:
+        return op._standard_gate is not None
+    except AttributeError:
+        return False
+
+
+_GENERIC_CLASSES: tuple | None = None
+
+
+def _cache_key(op):
+    """Key under which an operation's expansion is cached, or None (not cacheable).
+
+    Operations whose class fixes the definition given name and params (Qiskit library gates,
+    QASM 2 gate definitions) are keyed by ``(type, name, arity, params)``; generic ``Gate``
+    objects, whose definitions may differ under one name, also by identity.
+    """
+    global _GENERIC_CLASSES
+    if _GENERIC_CLASSES is None:
+        from qiskit.circuit import AnnotatedOperation, ControlledGate, Gate, Instruction
+
+        _GENERIC_CLASSES = (Gate, Instruction, ControlledGate, AnnotatedOperation)
+    cls = type(op)
+    ident = None
+    params = getattr(op, "params", None)
+    if (params is None or cls in _GENERIC_CLASSES
+            or not (cls.__module__ or "qiskit.").startswith("qiskit.")):
+        ident = id(op)
+    elif hasattr(op, "_gates") and hasattr(op, "_bytecode"):
+        # qiskit.qasm2 user gate: names are unique within one program, whose gate table
+        # (``_gates``) all its gates share
+        ident = id(op._gates)
+    try:
+        pkey = []
+        for p in params or ():
+            if isinstance(p, np.ndarray):
+                pkey.append((p.shape, str(p.dtype), p.tobytes()))
+            else:
+                pkey.append(p)
+        key = (cls, op.name, op.num_qubits, getattr(op, "num_clbits", 0), tuple(pkey), ident)
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _to_float(p) -> float:
+    if isinstance(p, float):
+        return p
+    try:
+        return float(p)
+    except (TypeError, ValueError):
+        pass
+    free = getattr(p, "parameters", None)
+    if free:
+        raise _unbound_error(free)
+    try:
+        c = complex(p)
+    except (TypeError, ValueError):
+        raise _ConvError(f"parameter {p!r} is not a real number") from None
+    if abs(c.imag) > 1e-12 * max(1.0, abs(c.real)):
+        raise _ConvError(f"parameter {p} is not a real number") from None
+    return c.real
+
+
+def _floats(params, name: str) -> tuple:
+    return tuple(_to_float(p) for p in params)
+
+
+def _unbound_error(free) -> _ConvError:
+    names = sorted(str(getattr(x, "name", x)) for x in free)
+    first = names[0]
+    plural = "s" if len(names) > 1 else ""
+    return _ConvError(f"circuit has unbound parameter{plural} {', '.join(names)}; "
+                      "bind it before distributing", first)
+
+
+def _raise_unbound(params, name) -> None:
+    for p in params:
+        free = getattr(p, "parameters", None)
+        if free and not isinstance(p, np.ndarray):
+            raise _unbound_error(free)
+
+
+_TABLE_MATRIX_CLASSES: dict | None = None
+
+
+def _same_as_table(op, name: str, ps: tuple) -> bool:
+    """Whether a non-standard gate named like a table gate has that gate's matrix (up to phase)."""
+    global _TABLE_MATRIX_CLASSES
+    if _TABLE_MATRIX_CLASSES is None:
+        from qiskit.circuit.library import get_standard_gate_name_mapping
+
+        mapping = get_standard_gate_name_mapping()
+        _TABLE_MATRIX_CLASSES = {g.name: type(mapping[g.name]) for g in GATES if g.name in mapping}
+    cls = _TABLE_MATRIX_CLASSES.get(name)
+    if cls is None:
+        return False
+    try:
+        from qiskit.quantum_info import Operator
+
+        mine = Operator(op).data
+        ref = cls(*ps).to_matrix()
+    except Exception:  # noqa: BLE001 - cannot tell: decompose instead
+        return False
+    if mine.shape != ref.shape:
+        return False
+    idx = np.unravel_index(np.argmax(np.abs(ref)), ref.shape)
+    if abs(mine[idx]) < 1e-9:
+        return False
+    phase = mine[idx] / ref[idx]
+    return bool(abs(abs(phase) - 1) < 1e-8 and np.allclose(mine, phase * ref, atol=1e-8))
+
+
+# ---------------------------------------------------------------------------------------------
+# IR -> Qiskit
+# ---------------------------------------------------------------------------------------------
+
+
+def _registers(specs, total: int, cls, default: str):
+    if specs and sum(int(s) for _, s in specs) == total:
+        return [cls(int(s), n) for n, s in specs if int(s) > 0]
+    return [cls(total, default)] if total else []
+
+
+def to_qiskit(circ: Circuit):
+    """Rebuild a ``QuantumCircuit`` from the IR.
+
+    Registers come from ``circ.qregs`` / ``circ.cregs`` (a single ``q`` / ``c`` if they do not add
+    up).  A run of consecutive operations with one condition becomes one ``if_test`` block, and a
+    run with the negated condition right after it its ``else`` block.
+    """
+    from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+    from qiskit.circuit import CircuitInstruction, Measure, Reset
+    from qiskit.circuit.library import get_standard_gate_name_mapping
+
+    qregs = _registers(circ.qregs, circ.num_qubits, QuantumRegister, "q")
+    cregs = _registers(circ.cregs, circ.num_clbits, ClassicalRegister, "c")
+    qc = QuantumCircuit(*qregs, *cregs, name=str(circ.name))
+    qubits, clbits = qc.qubits, qc.clbits
+    mapping = get_standard_gate_name_mapping()
+    classes = [type(mapping[g.name]) if g.name in mapping else None for g in GATES]
+    singletons = {}
+    kind = circ.kind.tolist()
+    qptr, qargs = circ.qptr.tolist(), circ.qargs.tolist()
+    pptr, params = circ.pptr.tolist(), circ.params.tolist()
+    clbit, cond = circ.clbit.tolist(), circ.cond.tolist()
+
+    def make(i):
+        k = kind[i]
+        qs = [qubits[q] for q in qargs[qptr[i]:qptr[i + 1]]]
+        if k == KIND_MEASURE:
+            return CircuitInstruction(Measure(), qs, [clbits[clbit[i]]])
+        if k == KIND_RESET:
+            return CircuitInstruction(Reset(), qs, [])
+        ps = params[pptr[i]:pptr[i + 1]]
+        if ps:
+            gate = classes[k](*ps)
+        else:
+            gate = singletons.get(k)
+            if gate is None:
+                gate = singletons[k] = classes[k]()
+        return CircuitInstruction(gate, qs, [])
+
+    cond_regs = {}
+
+    def qiskit_condition(c: Condition):
+        bits = [clbits[b] for b in c.clbits]
+        if len(bits) == 1:
+            return (bits[0], c.value)
+        for reg in qc.cregs:
+            if list(reg) == bits:
+                return (reg, c.value)
+        reg = cond_regs.get(c.clbits)
+        if reg is None:
+            reg = cond_regs[c.clbits] = ClassicalRegister(bits=bits, name=f"_cond{len(cond_regs)}")
+            qc.add_register(reg)
+        return (reg, c.value)
+
+    m, i = len(kind), 0
+    while i < m:
+        c = cond[i]
+        if c < 0:
+            qc._append(make(i))
+            i += 1
+            continue
+        j = i
+        while j < m and cond[j] == c:
+            j += 1
+        first = circ.conditions[c]
+        e = j
+        if first.negate:  # an 'else' without its 'if': empty true body
+            positive, negative = range(0), range(i, j)
+        else:
+            other = Condition(first.clbits, first.value, True)
+            if j < m and cond[j] >= 0 and circ.conditions[cond[j]] == other:
+                while e < m and cond[e] == cond[j]:
+                    e += 1
+            positive, negative = range(i, j), range(j, e)
+        qcond = qiskit_condition(Condition(first.clbits, first.value, False))
+        with qc.if_test(qcond) as else_:
+            for t in positive:
+                qc.append(make(t))
+        if len(negative):
+            with else_:
+                for t in negative:
+                    qc.append(make(t))
+        i = e
+    return qc
