@@ -1,0 +1,236 @@
+"""Program builder and Bell-pair schedule of the backend.
+
+:class:`Program` collects, in program order, the statements of the combined program
+(``distributed.qasm``) and of every QPU's own program (``qpu<i>.qasm``), while it computes the
+*step* of every statement and records every Bell pair and classical message for
+``schedule.json``.
+
+Steps
+-----
+The step of a statement of ``distributed.qasm`` is ``1 + max`` of the steps of the earlier
+statements sharing any of its qubits or classical bits (bits it writes *or* reads in a
+condition); statements touching nothing earlier are at step 1.  These are the ASAP layers of the
+program: statements of one step can run at once.
+
+Naming (shared by ``distributed.qasm``, ``qpu<i>.qasm`` and ``schedule.json``)
+-------------------------------------------------------------------------------
+- ``qpu<i>[s]``: data qubit ``s`` of QPU ``i``; ``comm<i>[s]``: its communication qubit ``s``.
+- The input's classical registers keep their names and sizes and are declared first, so input bit
+  ``j`` is bit ``j`` of the program.  Protocol measurements go to one extra register,
+  ``m`` (``m_``, ``m__``... if the input already uses the name), one fresh bit per measurement:
+  ``m[17]``.  A classical message carries one bit and is named by it: ``m[17]`` (or an input bit
+  such as ``c[2]`` when a conditioned operation runs on another QPU than the measurement).
+- Bell pair ``e<n>`` (``e0``, ``e1``, ... in program order): ``epr comm0[1], comm2[0]; // e5`` in
+  ``distributed.qasm``; in ``qpu<i>.qasm`` each end is the statement
+  ``epr_half comm0[1]; // e5 ...`` (``gate epr_half a { }``: an opaque marker where the link
+  layer delivers this QPU's half of the pair, in the Bell state ``(|00> + |11>)/sqrt(2)`` with the
+  partner's half), and each message is a comment, ``// send m[17] to qpu2 (e5)`` after the
+  sender's measurement and ``// recv m[17] from qpu0 (e5)`` before the receiver's first use.
+
+schedule.json
+-------------
+``{"steps": <definition>, "num_steps", "pairs": [...], "messages": [...], "per_link": {"i-j": n},
+"total", "comm_peak": [...], "evictions", ("moves")}``.  A pair is ``{"id": "e5", "qpus": [a, b]
+(sender, receiver), "path": [a, b] (always one link: no swapping), "route": [home, ..., b] (the
+tree path its copy or state travels), "comm_qubits": ["comm<a>[i]", "comm<b>[j]"], "epr_step",
+"ready_by", "consumed", "released", "protocol": "gate" | "state", "window": w (None for state),
+"qubit": root or moved qubit, "relay": true when b only relays the copy, "serves": [input op
+indices run with this copy or with copies made from it]}``.  A message is ``{"name": "m[17]",
+"from", "to", "sent_step", "pair"}``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+STEPS_DEFINITION = (
+    "ASAP layers of distributed.qasm: the step of a statement is 1 + the largest step of the "
+    "earlier statements on any of its qubits or classical bits (written or read in a "
+    "condition); statements of one step can run in parallel. Pairs: epr_step = step of the "
+    "epr statement itself (its earliest possible step), ready_by = the step by which the Bell "
+    "pair must be delivered (the step before the first local operation that uses it), "
+    "consumed = step at which the protocol has used it up (the linked copy or the teleported "
+    "state is complete on the receiving end), released = step of the last reset that frees "
+    "its communication qubits.")
+
+
+class Program:
+    """Statements of the combined and per-QPU programs, with steps, pairs and messages.
+
+    Parameters
+    ----------
+    k : int
+        Number of QPUs.
+    mreg : str
+        Name of the protocol-measurement register.
+    """
+
+    __slots__ = ("k", "mreg", "lines", "qlines", "last", "writer", "sent", "pairs", "messages",
+                 "nbits", "per_link")
+
+    def __init__(self, k: int, mreg: str = "m"):
+        self.k = k
+        self.mreg = mreg
+        self.lines: list[str] = []
+        self.qlines: list[list[str]] = [[] for _ in range(k)]
+        self.last: dict[str, int] = {}
+        self.writer: dict[str, tuple[int, int, int]] = {}   # bit -> (qpu, step, version)
+        self.sent: set = set()
+        self.pairs: list[dict] = []
+        self.messages: list[dict] = []
+        self.nbits = 0
+        self.per_link: dict[str, int] = defaultdict(int)
+
+    # ------------------------------------------------------------------ statements
+
+    def new_bit(self) -> str:
+        """A fresh protocol bit ``m[n]``."""
+        b = f"{self.mreg}[{self.nbits}]"
+        self.nbits += 1
+        return b
+
+    def op(self, qpu: int, text: str, qargs=(), written=(), read=(), pair: str | None = None) -> int:
+        """Append a local statement of QPU ``qpu``; return its step.
+
+        ``qargs`` are the qubits it touches, ``written`` the bits it measures into, ``read`` the
+        bits of its condition.  A read bit last written on another QPU becomes a message.
+        """
+        last = self.last
+        s = 0
+        for a in qargs:
+            v = last.get(a, 0)
+            if v > s:
+                s = v
+        for b in written:
+            v = last.get(b, 0)
+            if v > s:
+                s = v
+        if read:
+            for b in read:
+                v = last.get(b, 0)
+                if v > s:
+                    s = v
+                w = self.writer.get(b)
+                if w is not None and w[0] != qpu:
+                    self._message(b, w, qpu, pair)
+        s += 1
+        for a in qargs:
+            last[a] = s
+        for b in written:
+            last[b] = s
+            old = self.writer.get(b)
+            self.writer[b] = (qpu, s, 0 if old is None else old[2] + 1)
+        for b in read:
+            last[b] = s
+        self.lines.append(text)
+        self.qlines[qpu].append(text)
+        return s
+
+    # fast paths of :meth:`op` for the protocol gadgets
+
+    def op1(self, qpu: int, text: str, a: str) -> int:
+        """``op`` on one qubit, no classical bits."""
+        last = self.last
+        s = last.get(a, 0) + 1
+        last[a] = s
+        self.lines.append(text)
+        self.qlines[qpu].append(text)
+        return s
+
+    def op2(self, qpu: int, text: str, a: str, b: str) -> int:
+        """``op`` on two qubits, no classical bits."""
+        last = self.last
+        s = last.get(a, 0)
+        t = last.get(b, 0)
+        s = (s if s > t else t) + 1
+        last[a] = s
+        last[b] = s
+        self.lines.append(text)
+        self.qlines[qpu].append(text)
+        return s
+
+    def measure(self, qpu: int, a: str, bit: str) -> int:
+        """``bit = measure a;`` on QPU ``qpu``."""
+        last = self.last
+        s = last.get(a, 0)
+        t = last.get(bit, 0)
+        s = (s if s > t else t) + 1
+        last[a] = s
+        last[bit] = s
+        old = self.writer.get(bit)
+        self.writer[bit] = (qpu, s, 0 if old is None else old[2] + 1)
+        text = f"{bit} = measure {a};"
+        self.lines.append(text)
+        self.qlines[qpu].append(text)
+        return s
+
+    def if1(self, qpu: int, bit: str, text: str, a: str, pair: str | None = None) -> int:
+        """``if (bit) text`` acting on qubit ``a`` of QPU ``qpu``."""
+        last = self.last
+        s = last.get(a, 0)
+        t = last.get(bit, 0)
+        s = (s if s > t else t) + 1
+        last[a] = s
+        last[bit] = s
+        w = self.writer.get(bit)
+        if w is not None and w[0] != qpu:
+            self._message(bit, w, qpu, pair)
+        line = f"if ({bit}) {text}"
+        self.lines.append(line)
+        self.qlines[qpu].append(line)
+        return s
+
+    def _message(self, bit: str, w: tuple[int, int, int], to: int, pair: str | None) -> None:
+        key = (bit, w[2], to)
+        if key in self.sent:
+            return
+        self.sent.add(key)
+        src = w[0]
+        tag = f" ({pair})" if pair else ""
+        self.qlines[src].append(f"// send {bit} to qpu{to}{tag}")
+        self.qlines[to].append(f"// recv {bit} from qpu{src}{tag}")
+        self.messages.append({"name": bit, "from": src, "to": to, "sent_step": w[1],
+                              "pair": pair})
+
+    def epr(self, qa: int, a: str, qb: int, b: str, **record) -> dict:
+        """Append ``epr a, b;`` between linked QPUs ``qa`` and ``qb``; return the pair record.
+
+        ``record`` fills the schedule entry (protocol, window, route...); ``id``, ``qpus``,
+        ``path``, ``comm_qubits`` and ``epr_step`` are set here, and ``ready_by``, ``consumed``,
+        ``released`` provisionally (the gadgets set them).
+        """
+        pid = f"e{len(self.pairs)}"
+        last = self.last
+        s = max(last.get(a, 0), last.get(b, 0)) + 1
+        last[a] = s
+        last[b] = s
+        self.lines.append(f"epr {a}, {b}; // {pid}")
+        self.qlines[qa].append(f"epr_half {a}; // {pid}: Bell pair with qpu{qb} {b}")
+        self.qlines[qb].append(f"epr_half {b}; // {pid}: Bell pair with qpu{qa} {a}")
+        key = f"{min(qa, qb)}-{max(qa, qb)}"
+        self.per_link[key] += 1
+        rec = {"id": pid, "qpus": [qa, qb], "path": [qa, qb], "comm_qubits": [a, b],
+               "epr_step": s, "ready_by": s, "consumed": s, "released": s, "protocol": "gate",
+               "window": None, "serves": []}
+        rec.update(record)
+        self.pairs.append(rec)
+        return rec
+
+    # ------------------------------------------------------------------ output
+
+    def num_steps(self) -> int:
+        """Depth of the combined program in steps."""
+        return max(self.last.values(), default=0)
+
+    def schedule(self) -> dict:
+        """The ``schedule.json`` content."""
+        per_link = {key: self.per_link[key]
+                    for key in sorted(self.per_link, key=lambda s: tuple(map(int, s.split("-"))))}
+        return {
+            "steps": STEPS_DEFINITION,
+            "num_steps": self.num_steps(),
+            "pairs": self.pairs,
+            "messages": self.messages,
+            "per_link": per_link,
+            "total": len(self.pairs),
+        }
