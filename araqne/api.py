@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .cost import cost as reference_cost
+from .objective import cost as reference_cost
 from .errors import InfeasibleError, UsageError
 from .hypergraph import Hypergraph, build_hypergraph
 from .ir import Circuit
 from .network import Network
 from .packets import Packets, find_windows
-from .partition import partition_hypergraph
+from .partitioner import partition_hypergraph
 
 
 @dataclass
@@ -43,7 +43,7 @@ class PartitionResult:
     gate_qpu : ndarray of int64
         QPU on which each operation runs.
     ebits : int
-        E-bits of this partition under the cost model (:func:`araqne.cost.cost`).
+        E-bits of this partition under the cost model (:func:`araqne.objective.cost`).
     seed : int
         The seed used.
     effort : float
@@ -94,7 +94,7 @@ class PartitionResult:
         Registers ``qpu<i>`` (data) and ``comm<i>`` (communication) per QPU; the only operation
         spanning two QPUs is ``epr``.
         """
-        from .verify import load_program
+        from .verification import load_program
         return load_program(self.to_qasm())
 
     def qpu_programs(self) -> list[str]:
@@ -103,7 +103,7 @@ class PartitionResult:
 
     def qpu_circuits(self) -> list:
         """Each QPU's own program as a :class:`qiskit.QuantumCircuit`."""
-        from .verify import load_program
+        from .verification import load_program
         return [load_program(text) for text in self.qpu_programs()]
 
     def output_files(self) -> dict[str, str]:
@@ -169,7 +169,7 @@ class PartitionResult:
 
     def _copies(self):
         """(home QPU, set of copy QPUs) per window with copies."""
-        from .cost import window_qpus
+        from .objective import window_qpus
         need = window_qpus(self.circuit, self.assignment, self.gate_qpu, self.packets)
         roots = self.packets.root
         for w, targets in enumerate(need):
@@ -307,7 +307,7 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
 def network_cost(hg: Hypergraph, part, network: Network, circ: Circuit, gate_qpu: np.ndarray,
                  packets: Packets) -> int:
     """E-bits of a partition on a general network (Steiner trees over the links)."""
-    from .partition.refine import pin_counts, steiner_of_counts
+    from .partitioner.refine import pin_counts, steiner_of_counts
     table = network.steiner_table()
     if table is None:
         return reference_cost(circ, part.part, gate_qpu, network, packets)
@@ -343,6 +343,39 @@ def distribute(circuit, network: Network | None = None, *, qpus: int | None = No
     result = partition(circuit, network, qpus=qpus, capacity=capacity, seed=seed, effort=effort)
     result.emit()
     return result
+
+
+def verify(circuit, network: Network | None = None, *, qpus: int | None = None,
+           capacity: int | None = None, seed: int = 0, effort: float = 1.0, samples: int = 3,
+           shots: int = 8, max_qubits: int = 26):
+    """Distribute a circuit and check the distributed program against it by simulation.
+
+    Parameters
+    ----------
+    circuit : Circuit, qiskit.QuantumCircuit, str or path
+        The circuit; the check compares against it as given.
+    network, qpus, capacity, seed, effort
+        As for :func:`partition`; ``seed`` also seeds the random inputs and the simulator.
+    samples : int
+        Random product input states to try.
+    shots : int
+        Runs of the distributed program per input state (measurement branches).
+    max_qubits : int
+        Refuse a distributed program (data plus communication qubits) larger than this.
+
+    Returns
+    -------
+    araqne.verification.VerifyReport
+        ``report.passed`` says whether the program is correct; ``report.summary()`` how.
+    """
+    from .verification import verify_program
+    result = distribute(circuit, network, qpus=qpus, capacity=capacity, seed=seed,
+                        effort=effort)
+    em = result.emit()
+    source = result.circuit if isinstance(circuit, (str, bytes)) or hasattr(circuit,
+                                                                          "__fspath__") else circuit
+    return verify_program(source, em.distributed_qasm, em.layout_initial, em.layout_final,
+                          samples=samples, shots=shots, seed=seed, max_qubits=max_qubits)
 
 
 def check_cost(result: PartitionResult) -> int:

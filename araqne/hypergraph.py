@@ -8,7 +8,7 @@ pair of windows are one vertex: they touch the same hyperedges, so splitting the
 Hyperedge ``w`` is window ``w`` of :mod:`araqne.packets`: its root qubit, the free-gate vertices
 it serves and, for gates pinned to their partner (whose role on the partner is other), the
 partner qubit itself.  A hyperedge spanning ``lambda`` QPUs costs ``lambda - 1`` e-bits on an
-all-to-all network, which is exactly :func:`araqne.cost.cost`.
+all-to-all network, which is exactly :func:`araqne.objective.cost`.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from qiskit_aer import AerSimulator  # noqa: E402
 from araqne.backend import Emission, Program, emit  # noqa: E402
 from araqne.backend.teleport import (  # noqa: E402
     cat_disentangle, cat_entangle, flip_copy, teleport_state)
-from araqne.cost import cost  # noqa: E402
+from araqne.objective import cost  # noqa: E402
 from araqne.errors import InfeasibleError, InputError  # noqa: E402
 from araqne.ir import GATES, KIND_NQ, ROLE_X, ROLE_Z, Condition, from_ops  # noqa: E402
 from araqne.network import Network  # noqa: E402
@@ -531,8 +531,8 @@ def test_measurements_and_conditions_keep_input_bits():
 
 
 def test_cross_check_with_verify():
-    """The emitted program passes araqne.verify (written separately against the contract)."""
-    verify = pytest.importorskip("araqne.verify")
+    """The emitted program passes araqne.verification (written separately against the contract)."""
+    verify = pytest.importorskip("araqne.verification")
     ops = [("cx", (0, 1)), ("t", (0,)), ("x", (0,)), ("cz", (0, 2)), ("cx", (2, 1)),
            ("rxx", (1, 2), (0.3,)), ("measure", (1,), (), 0), ("measure", (2,), (), 1)]
     circ = from_ops(3, ops, num_clbits=2)

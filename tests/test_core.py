@@ -10,15 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from araqne.api import check_cost, gate_placement, partition
-from araqne.cost import cost
+from araqne.objective import cost
 from araqne.errors import InfeasibleError, UsageError
 from araqne.hypergraph import build_hypergraph
 from araqne.ir import ROLE_X, ROLE_Z, from_ops
 from araqne.network import Network
 from araqne.packets import find_windows
-from araqne.partition import partition_hypergraph
-from araqne.partition.cover import km1_after, optimal_sides
-from araqne.partition.refine import km1_of_counts, pin_counts
+from araqne.partitioner import partition_hypergraph
+from araqne.partitioner.cover import km1_after, optimal_sides
+from araqne.partitioner.refine import km1_of_counts, pin_counts
 
 from helpers import assignments, random_circuit
 

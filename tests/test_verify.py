@@ -1,4 +1,4 @@
-"""Tests of araqne.verify on hand-written distributed programs that follow the output contract."""
+"""Tests of araqne.verification on hand-written distributed programs that follow the output contract."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st  # noqa: E402
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister  # noqa: E402
 
 from araqne.errors import InputError  # noqa: E402
-from araqne.verify import (  # noqa: E402
+from araqne.verification import (  # noqa: E402
     VerifyReport, _count_declared_qubits, _fidelity, _normalise_conditions, load_program,
     verify_circuits, verify_program)
 

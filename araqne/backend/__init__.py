@@ -5,7 +5,7 @@ cat-disentangler, state teleportation), :mod:`.schedule` the program builder, it
 and the ``schedule.json`` content.
 """
 
-from .emit import EXTRA_GATE_DEFS, Emission, condition_template, emit
+from .emission import EXTRA_GATE_DEFS, Emission, condition_template, emit
 from .schedule import STEPS_DEFINITION, Program
 
 __all__ = ["emit", "Emission", "Program", "condition_template", "EXTRA_GATE_DEFS",

@@ -113,7 +113,7 @@ def cat_disentangle(prog, basis: int, copy_qpu: int, copy: str, root_qpu: int, r
 def flip_copy(prog, basis: int, qpu: int, copy: str, cond=None) -> int:
     """Flip a live copy after an anti-diagonal operation on its root (``x`` on a Z copy, ``z``
     on an X copy).  ``cond`` is ``(template, bits)`` of a classical condition (see
-    :func:`araqne.backend.emit.condition_template`), or ``None``."""
+    :func:`araqne.backend.emission.condition_template`), or ``None``."""
     gate = "x" if basis == ROLE_Z else "z"
     text = f"{gate} {copy};"
     if cond is None:

@@ -12,7 +12,7 @@ State of a partition:
     Pins of hyperedge ``e`` on QPU ``p``.
 
 The objective is the weighted connectivity minus one (km1) of the hyperedges, which equals the
-reference cost (:func:`araqne.cost.cost`) on an all-to-all network.  Moves:
+reference cost (:func:`araqne.objective.cost`) on an all-to-all network.  Moves:
 
 * qubit moves (with their attached gates), chosen by a k-way Fiduccia-Mattheyses pass with a
   lazy max-heap, allowing a transient overload of one qubit so that a move into a full QPU can be

@@ -21,7 +21,7 @@ the naming):
   gate of ``w``) holds a copy, counted in its communication qubits, until every copy below it
   that is still to be used has been made.  No entanglement swapping is used; every ``epr`` is
   between linked QPUs.  With enough communication qubits the e-bits emitted equal
-  :func:`araqne.cost.cost` exactly.
+  :func:`araqne.objective.cost` exactly.
 - Communication-qubit limit: QPU ``i`` never holds more than ``network.comm()[i]`` live copies,
   relays, in-flight teleported states and Bell-pair halves at once.  When a copy is needed on a
   full QPU, the live copy there whose next use is farthest in the future is released (Belady) and
@@ -86,7 +86,7 @@ class Emission:
         Bell pairs emitted (``epr`` statements).
     ebits_model : int
         The cost-model figure for this partition with unlimited communication qubits
-        (:func:`araqne.cost.cost`; with ``moves``, the e-bits this emitter uses when no QPU runs
+        (:func:`araqne.objective.cost`; with ``moves``, the e-bits this emitter uses when no QPU runs
         out of communication qubits).
     ebits_per_link : dict of str to int
         Bell pairs per link ``"i-j"`` (``i < j``).
@@ -390,7 +390,7 @@ class _Emitter:
         self.targets = targets
 
     def model_ebits(self) -> int:
-        """Cost-model e-bits of the static assignment (no moves), as :func:`araqne.cost.cost`."""
+        """Cost-model e-bits of the static assignment (no moves), as :func:`araqne.objective.cost`."""
         root = self.packets.root
         total = 0
         for w, ts in self.targets.items():
