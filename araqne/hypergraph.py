@@ -48,6 +48,9 @@ class Hypergraph:
         operand it is pinned to); -1 for other operations.
     roots : ndarray of int64, shape (E,)
         Root qubit of every hyperedge (window).
+    espan : ndarray of int64, shape (E,)
+        Operations between the first and last gate of every window: how long its linked copies
+        may hold communication qubits.
     """
 
     num_qubits: int
@@ -62,6 +65,18 @@ class Hypergraph:
     gate_edges: np.ndarray
     op_anchor: np.ndarray
     roots: np.ndarray
+    espan: np.ndarray
+
+    def span_weighted(self, num_ops: int, base: int = 4, steps: int = 12) -> "Hypergraph":
+        """A copy whose hyperedge weights grow with the window's time span.
+
+        Weight ``base + floor(steps * span / num_ops)``: cutting a window that holds a linked
+        copy for long counts more, which steers the partitioner away from copies that pile up
+        on communication qubits.
+        """
+        from dataclasses import replace
+        extra = (steps * self.espan) // max(num_ops, 1)
+        return replace(self, eweight=(base + np.minimum(extra, steps)) * self.eweight)
 
     @property
     def num_edges(self) -> int:
@@ -187,5 +202,6 @@ def build_hypergraph(circ: Circuit, packets: Packets | None = None,
         gate_edges=gate_edges,
         op_anchor=op_anchor,
         roots=packets.root.astype(np.int64),
+        espan=(packets.last - packets.first).astype(np.int64),
     )
     return hg

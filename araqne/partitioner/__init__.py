@@ -66,7 +66,9 @@ class _Refiner:
         self.k = int(capacities.shape[0])
         self.cap = capacities.astype(np.int64)
         self.qgptr, self.qglist = _gate_incidence(self.n, hg.gate_qubits)
-        self.max_stall = max(50, min(self.n, 1000))
+        size = int(hg.epin.shape[0])
+        self.eager = size <= 20_000
+        self.max_stall = max(50, min(self.n // 4, 400)) if self.eager else 100
 
     def counts(self, part, side):
         hg = self.hg
@@ -95,7 +97,7 @@ class _Refiner:
             tiebreak = rng.permutation(n + 1)[:n].astype(np.int64)
             fm_pass(n, k, part, side, hg.gate_qubits, hg.eptr, hg.epin, hg.vptr, hg.vedge,
                     self.qgptr, self.qglist, cnt, load, self.cap, hg.vweight, hg.eweight,
-                    tiebreak, self.max_stall)
+                    tiebreak, self.max_stall, self.eager)
             greedy_flips(n, k, part, side, hg.gate_qubits, hg.vptr, hg.vedge, cnt, hg.eweight,
                          100)
             side[:] = optimal_sides(hg, part, k, side)
@@ -145,7 +147,7 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0,
     # small hypergraphs are cheap to restart: spend the same work on more tries
     boost = min(16.0, max(1.0, 3_000 / max(size, 1)))
     restarts = max(1, int(round(4 * effort * boost)))
-    if size > 2_000_000:
+    if size > 200_000:
         restarts = max(1, int(round(effort)))
     best: Partition | None = None
 
@@ -160,7 +162,7 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0,
 
     consider(linear_seed(n, capacities))
     consider(fill_seed(n, capacities))
-    if k > 2:
+    if k > 2 and size <= 200_000:
         consider(bisection_seed(hg, capacities, int(rng.integers(1 << 30)), effort))
     for r in range(restarts):
         if r % 2 == 0:
@@ -243,7 +245,8 @@ def _sub_hypergraph(hg, vblock: np.ndarray, b: int, keep: np.ndarray):
                       vweight=hg.vweight[keep], gate_qubits=gq,
                       gate_edges=np.where(hg.gate_edges[gates] >= 0,
                                           emap[np.maximum(hg.gate_edges[gates], 0)], -1),
-                      op_anchor=np.zeros(0, dtype=np.int64), roots=roots)
+                      op_anchor=np.zeros(0, dtype=np.int64), roots=roots,
+                      espan=hg.espan[keep_e])
 
 
 def _perturb(part: np.ndarray, capacities: np.ndarray, rng: np.random.Generator,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_bipartite_matching
+from scipy.sparse.csgraph import maximum_bipartite_matching, maximum_flow
 
 from .refine import pin_counts
 
@@ -105,20 +105,75 @@ def optimal_sides(hg, part: np.ndarray, k: int, side: np.ndarray) -> np.ndarray:
     lkeys, li = np.unique(left, return_inverse=True)
     rkeys, ri = np.unique(right, return_inverse=True)
     nl, nr = lkeys.size, rkeys.size
-    mat = csr_matrix((np.ones(open_.size, dtype=np.int8), (li, ri)), shape=(nl, nr))
-    mat.sum_duplicates()
-    match_l = maximum_bipartite_matching(mat, perm_type="column").astype(np.int64)
-    match_r = np.full(nr, -1, dtype=np.int64)
-    ml = np.flatnonzero(match_l >= 0)
-    match_r[match_l[ml]] = ml
-    cover_l, cover_r = _konig(nl, nr, mat.indptr.astype(np.int64), mat.indices.astype(np.int64),
-                              match_l, match_r)
+    wl = hg.eweight[lkeys // k]
+    wr = hg.eweight[rkeys // k]
+    if wl.min(initial=1) == wl.max(initial=1) == wr.min(initial=1) == wr.max(initial=1):
+        mat = csr_matrix((np.ones(open_.size, dtype=np.int8), (li, ri)), shape=(nl, nr))
+        mat.sum_duplicates()
+        match_l = maximum_bipartite_matching(mat, perm_type="column").astype(np.int64)
+        match_r = np.full(nr, -1, dtype=np.int64)
+        ml = np.flatnonzero(match_l >= 0)
+        match_r[match_l[ml]] = ml
+        cover_l, cover_r = _konig(nl, nr, mat.indptr.astype(np.int64),
+                                  mat.indices.astype(np.int64), match_l, match_r)
+    else:
+        cover_l = _weighted_cover_left(li, ri, wl, wr)
     # a gate runs beside the qubit whose node is NOT required... i.e. use a covered node
     left_cov = cover_l[li]
     # the left node is node_b when a is on the smaller QPU
     use_b = np.where(a_small, left_cov, ~left_cov)
     side[open_] = np.where(use_b, 1, 0)
     return side
+
+
+def _weighted_cover_left(li: np.ndarray, ri: np.ndarray, wl: np.ndarray,
+                         wr: np.ndarray) -> np.ndarray:
+    """Minimum-weight vertex cover of a bipartite graph by minimum cut; return the left part.
+
+    Source -> left (capacity: the left node's weight), left -> right (unbounded), right -> sink
+    (the right node's weight).  Left nodes cut off from the source in the residual graph, and
+    right nodes still reachable from it, form the cover.
+    """
+    nl, nr = wl.shape[0], wr.shape[0]
+    src, sink = nl + nr, nl + nr + 1
+    big = int(wl.sum() + wr.sum() + 1)
+    if big >= 2**31:
+        raise OverflowError("edge weights too large for the min-cut cover")
+    rows = np.concatenate([np.full(nl, src), li, nl + np.arange(nr)])
+    cols = np.concatenate([np.arange(nl), nl + ri, np.full(nr, sink)])
+    caps = np.concatenate([wl, np.full(li.shape[0], big), wr]).astype(np.int32)
+    graph = csr_matrix((caps, (rows, cols)), shape=(nl + nr + 2, nl + nr + 2))
+    graph.sum_duplicates()
+    flow = maximum_flow(graph, src, sink, method="dinic").flow
+    residual = (graph - flow).tocsr()
+    residual.data = np.maximum(residual.data, 0)
+    # reverse edges carry the flow back
+    back = flow.T.tocsr()
+    back.data = np.maximum(back.data, 0)
+    res = (residual + back).tocsr()
+    res.eliminate_zeros()
+    seen = _reach(res.indptr.astype(np.int64), res.indices.astype(np.int64), src,
+                  nl + nr + 2)
+    return ~seen[:nl]
+
+
+@njit(cache=True)
+def _reach(indptr, indices, start, nv):
+    seen = np.zeros(nv, dtype=np.bool_)
+    stack = np.empty(nv, dtype=np.int64)
+    seen[start] = True
+    stack[0] = start
+    top = 1
+    while top > 0:
+        top -= 1
+        u = stack[top]
+        for t in range(indptr[u], indptr[u + 1]):
+            v = indices[t]
+            if not seen[v]:
+                seen[v] = True
+                stack[top] = v
+                top += 1
+    return seen
 
 
 def km1_after(hg, part, side, k):

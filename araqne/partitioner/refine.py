@@ -222,10 +222,17 @@ def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
     gain of a move far less pessimistic than the bare move.  State is restored on return.
     """
     a = part[q]
-    qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
-                mcount, touched, gains)
+    nt = qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
+                     mcount, touched, gains)
+    # only QPUs already holding pins of these hyperedges can gain from flips
+    adjacent = 0
+    for i in range(nt):
+        e = touched[i]
+        for p in range(k):
+            if cnt[e * k + p] > 0:
+                adjacent |= 1 << p
     for b in range(k):
-        if b == a:
+        if b == a or (k <= 62 and not (adjacent >> b) & 1):
             continue
         apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
                          load, vweight)
@@ -334,7 +341,7 @@ def _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, out):
 
 @njit(cache=True)
 def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglist, cnt, load,
-            cap, vweight, eweight, tiebreak, max_stall):
+            cap, vweight, eweight, tiebreak, max_stall, eager):
     """One k-way Fiduccia-Mattheyses pass over qubit moves; return the km1 gain kept.
 
     A move takes a qubit, with the gates beside it, to another QPU and then flips those of its
@@ -342,7 +349,9 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
     once.  Moves may overload one QPU by one qubit weight so that moves into full QPUs are
     possible (the next move out of it completes a swap); only feasible prefixes are kept.  The
     pass stops after ``max_stall`` moves without a new best and rolls back to the best
-    feasible prefix.
+    feasible prefix.  With ``eager`` the gains of the moved qubit's neighbours are recomputed
+    after each move (exact FM order); without, a stale gain is only noticed when its entry
+    reaches the top of the heap (much cheaper on large hypergraphs).
     """
     ne = eptr.shape[0] - 1
     ng = gate_qubits.shape[0]
@@ -422,6 +431,8 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
             since_best += 1
             if since_best > max_stall:
                 break
+        if not eager:
+            continue
         # update the gains of qubits whose moves touch the changed hyperedges
         cur_stamp += 1
         nt = _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, moved_edges)
