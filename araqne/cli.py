@@ -1,29 +1,79 @@
 """The ``araqne`` command line: a thin face over :mod:`araqne.api`.
 
-Every deliberate failure is an :class:`~araqne.errors.AraqneError`: the CLI prints its one-line
-message on stderr and exits with its code (2 for usage errors, 1 for bad input or an infeasible
-request).  ``--debug`` shows the traceback instead.
+Commands
+--------
+``araqne partition FILE --qpus K [...]``
+    Partition a circuit and print a table per QPU.  With ``--out DIR`` the programs are emitted and
+    written (``summary.json``, ``distributed.qasm``, ``qpu<i>.qasm``, ``schedule.json``) atomically;
+    without it nothing is emitted, so huge circuits stay fast and the e-bits are the cost-model
+    figure.  ``--verify`` emits and checks the distributed program by simulation.
+``araqne verify FILE --qpus K [...]``
+    Partition, emit and verify; prints the report line; exit 0 on pass, 1 on fail.
+
+The cluster is either ``--qpus K [--capacity C] [--comm-qubits M] [--topology T] [--code NAME
+--distance D]`` (identical QPUs) or ``--network FILE`` (TOML or JSON).  The two are exclusive: a
+network file says the communication qubits of each QPU itself, so ``--comm-qubits`` with
+``--network`` is a usage error (like ``--qpus``, ``--capacity`` and ``--topology``).
+
+Errors
+------
+Every deliberate failure is an :class:`~araqne.errors.AraqneError`: the CLI prints one line
+``araqne: error: <message>`` on stderr and exits with its code (2 for usage errors, 1 for bad input
+or an infeasible request).  Option parsing errors of click are printed in the same one-line form
+and exit 2.  A failed verification exits 1.  Anything else is a bug: one line ``araqne: error:
+internal error: ...`` and exit 3.  Ctrl-C exits 130 and leaves no partial ``--out`` folder.
+``--debug`` shows the traceback instead of the one line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import json
+import math
 import os
+import secrets
 import shutil
 import sys
 import tempfile
+import threading
+import time
+import warnings
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import AraqneError, UsageError
+from .errors import AraqneError, InputError, UsageError
+
+#: Largest distributed program (data plus communication qubits) ``--verify`` simulates by default.
+VERIFY_MAX_QUBITS = 26
+
+
+class VerificationFailed(AraqneError):
+    """The distributed program does not match the input circuit."""
+
+    exit_code = 1
+
+
+class OutputError(AraqneError):
+    """``--out`` cannot be written (permissions, disk full, ...)."""
+
+    exit_code = 1
+
+
+# ------------------------------------------------------------------------------------------------
+# errors: one line on stderr and an exit code
 
 
 def _fail(message: str, code: int) -> None:
     click.echo(f"araqne: error: {message}", err=True)
     sys.exit(code)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _guarded(func):
@@ -33,43 +83,235 @@ def _guarded(func):
     def wrapper(*args, **kwargs):
         debug = kwargs.get("debug", False)
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                if kwargs.get("quiet", False):
+                    warnings.simplefilter("ignore")
+                return func(*args, **kwargs)
         except AraqneError as err:
             if debug:
                 raise
-            _fail(str(err), err.exit_code)
+            _fail(_one_line(err), err.exit_code)
         except KeyboardInterrupt:
+            if debug:
+                raise
             _fail("interrupted; nothing was written", 130)
+        except BrokenPipeError:
+            # stdout closed early (``araqne ... | head``): stop quietly, as Python recommends.
+            with contextlib.suppress(Exception):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except MemoryError:
             if debug:
                 raise
-            _fail("out of memory; try a smaller circuit or fewer restarts (--effort)", 1)
+            _fail("out of memory; try a smaller circuit or a lower --effort", 1)
         except Exception as err:  # noqa: BLE001 - a bug: say so in one line
             if debug:
                 raise
-            _fail(f"internal error: {type(err).__name__}: {err} (rerun with --debug for the "
-                  f"traceback, and please report it)", 3)
+            _fail(_one_line(f"internal error: {type(err).__name__}: {err} (rerun with --debug "
+                            f"for the traceback, and please report it)"), 3)
 
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="araqne")
-def main() -> None:
-    """araqne: distribute a quantum circuit over networked QPUs with the fewest Bell pairs."""
+class _Group(click.Group):
+    """A click group that prints click's own usage errors as one line too."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as err:  # plain ``araqne``: show the help
+            err.show()
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            msg = _one_line(err.format_message())
+            ctx = getattr(err, "ctx", None)
+            if isinstance(err, click.UsageError) and ctx is not None:
+                msg += f" (see '{ctx.command_path} --help')"
+            _fail(msg, err.exit_code)
+        except click.Abort:  # Ctrl-C while click parsed the options
+            _fail("interrupted; nothing was written", 130)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def _network_from_options(num_qubits: int, qpus, capacity, comm_qubits, topology, network_file):
+# ------------------------------------------------------------------------------------------------
+# progress: a spinner on stderr for stages longer than about a second
+
+
+class _UI:
+    """What the command prints: nothing under --quiet, only JSON under --json."""
+
+    def __init__(self, quiet: bool, as_json: bool):
+        self.quiet = quiet
+        self.as_json = as_json
+        try:
+            tty = sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        self.progress = tty and not quiet and not as_json
+
+    @property
+    def talk(self) -> bool:
+        """Human-readable output on stdout."""
+        return not self.quiet and not self.as_json
+
+    @contextlib.contextmanager
+    def stage(self, text: str, delay: float = 1.0):
+        """Show a spinner with ``text`` on stderr if the stage lasts more than ``delay`` s."""
+        if not self.progress:
+            yield
+            return
+        from rich.console import Console
+        status = Console(stderr=True).status(text)
+        lock = threading.Lock()
+        state = {"started": False, "done": False}
+
+        def start():
+            with lock:
+                if not state["done"]:
+                    status.start()
+                    state["started"] = True
+
+        timer = threading.Timer(delay, start)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            with lock:
+                state["done"] = True
+                if state["started"]:
+                    status.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# shared options and steps
+
+
+def _check_effort(ctx, param, value):
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a positive number (got {value})")
+    return value
+
+
+def _cluster_options(func):
+    """--qpus, --capacity, --comm-qubits, --topology, --code, --distance, --network."""
+    options = [
+        click.option("--qpus", "-k", type=click.IntRange(min=1), default=None,
+                     help="Number of identical QPUs (at most the number of qubits)."),
+        click.option("--capacity", "-c", type=click.IntRange(min=1), default=None,
+                     help="Data qubits per QPU (physical qubits with --code)  "
+                          "[default: ceil(n/k)]"),
+        click.option("--comm-qubits", type=click.IntRange(min=0), default=None,
+                     help="Communication qubits per QPU  [default: 2]"),
+        click.option("--topology", type=click.Choice(["all", "line", "ring", "star", "grid"]),
+                     default=None, help="Links between the QPUs  [default: all]"),
+        click.option("--code", type=str, default=None,
+                     help="QEC code every QPU runs (e.g. surface); needs --capacity, --distance."),
+        click.option("--distance", type=click.IntRange(min=1), default=None,
+                     help="Code distance for --code."),
+        click.option("--network", "network_file", type=click.Path(path_type=Path), default=None,
+                     help="Cluster file (TOML or JSON); excludes the options above."),
+        click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+                     help="Random seed (equal seeds give identical outputs)."),
+        click.option("--effort", type=float, default=1.0, show_default=True,
+                     callback=_check_effort,
+                     help="Partitioner work budget (more restarts when larger)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _common_options(func):
+    options = [
+        click.option("--json", "as_json", is_flag=True,
+                     help="Print JSON on stdout and nothing else."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json)."),
+        click.option("--debug", is_flag=True, help="Show tracebacks."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@dataclasses.dataclass
+class _Cluster:
+    qpus: int | None
+    capacity: int | None
+    comm_qubits: int | None
+    topology: str | None
+    code: str | None
+    distance: int | None
+    network_file: Path | None
+
+
+def _check_cluster(cl: _Cluster):
+    """Usage errors of the cluster options; reads --network.  Returns the Network or None."""
+    if cl.network_file is not None:
+        given = [name for name, value in (("--qpus", cl.qpus), ("--capacity", cl.capacity),
+                                          ("--comm-qubits", cl.comm_qubits),
+                                          ("--topology", cl.topology), ("--code", cl.code),
+                                          ("--distance", cl.distance)) if value is not None]
+        if given:
+            raise UsageError(f"--network describes the whole cluster; drop {', '.join(given)} "
+                             f"(set such values per QPU in the network file)")
+        from .network import Network
+        return Network.from_file(cl.network_file)
+    if cl.qpus is None:
+        raise UsageError("missing option --qpus K (or --network FILE)")
+    if cl.code is not None and cl.capacity is None:
+        raise UsageError("--code needs --capacity (physical qubits per QPU)")
+    if cl.code is None and cl.distance is not None:
+        raise UsageError("--distance needs --code")
+    return None
+
+
+def _build_network(cl: _Cluster, network, circ):
+    """The Network of the options, once the circuit is known."""
+    if network is not None:
+        return network
+    if cl.qpus > circ.num_qubits:
+        raise UsageError(f"--qpus {cl.qpus} is more than the {circ.num_qubits} qubits of "
+                         f"{circ.name}; use at most {circ.num_qubits} QPUs")
+    comm = 2 if cl.comm_qubits is None else cl.comm_qubits
+    topology = cl.topology or "all"
+    if cl.code is not None:
+        from .network import Network
+        return Network.uniform(cl.qpus, cl.capacity, comm_qubits=comm, topology=topology,
+                               code=cl.code, distance=cl.distance)
     from .api import default_network
-    from .network import Network
-    if network_file is not None:
-        if qpus is not None or capacity is not None:
-            raise UsageError("give either --network or --qpus/--capacity, not both")
-        return Network.from_file(network_file)
-    if qpus is None:
-        raise UsageError("missing option --qpus (or --network FILE)")
-    return default_network(num_qubits, qpus, capacity, comm_qubits=comm_qubits,
+    return default_network(circ.num_qubits, cl.qpus, cl.capacity, comm_qubits=comm,
                            topology=topology)
+
+
+def _check_out(out: Path | None, force: bool, inputs) -> None:
+    """Refuse an --out that cannot or must not be replaced, before any work."""
+    if out is None:
+        return
+    if out.is_symlink():
+        raise UsageError(f"--out {out}: is a symbolic link; give the folder itself")
+    if out.exists():
+        if not out.is_dir():
+            raise UsageError(f"--out {out}: exists and is not a folder")
+        if any(out.iterdir()) and not force:
+            raise UsageError(f"--out {out}: folder is not empty (use --force to replace it)")
+        target = out.resolve()
+        cwd = Path.cwd().resolve()
+        guarded = [cwd] + [Path(p).resolve() for p in inputs if p is not None]
+        for path in guarded:
+            if path == target or target in path.parents:
+                what = ("the current folder or one above it" if path == cwd
+                        else f"the folder holding {path.name}")
+                raise UsageError(f"--out {out}: refusing to replace {what}")
+    ancestor = out.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: cannot create it in {ancestor} (not a writable folder)")
 
 
 def _write_outputs(out: Path, force: bool, files: dict[str, str]) -> None:
@@ -79,88 +321,235 @@ def _write_outputs(out: Path, force: bool, files: dict[str, str]) -> None:
             raise UsageError(f"--out {out}: exists and is not a folder")
         if any(out.iterdir()) and not force:
             raise UsageError(f"--out {out}: folder is not empty (use --force to replace it)")
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    tmp = old = None
     try:
+        parent = out.resolve().parent
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = parent / f".{out.name}.tmp-{secrets.token_hex(6)}"
+        tmp.mkdir()  # unlike mkdtemp, honours the umask: the folder becomes --out
         for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8")
+            with open(tmp / name, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
             os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(old / "x", out)  # put the previous folder back
+                raise
         else:
             os.replace(tmp, out)
+    except OSError as err:
+        raise OutputError(f"--out {out}: cannot write: {err.strerror or err}") from None
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists():
+            shutil.rmtree(old, ignore_errors=True)
 
 
-def _print_table(summary: dict, stream_json: bool) -> None:
+def _load(ui: _UI, circuit: Path):
+    from .frontend import load
+    t0 = time.perf_counter()
+    with ui.stage(f"reading {circuit}"):
+        circ = load(circuit)
+    return circ, time.perf_counter() - t0
+
+
+def _partition_circuit(ui: _UI, circ, network, seed: int, effort: float, t_frontend: float):
+    from . import api
+    with ui.stage(f"partitioning {circ.num_qubits} qubits over {network.k} QPUs"):
+        result = api.partition(circ, network, seed=seed, effort=effort)
+    result.timings["frontend"] = round(t_frontend, 6)  # the CLI read the file itself
+    return result
+
+
+def _check_verify_size(circ, max_qubits: int, flag: str | None) -> None:
+    """Refuse at once a circuit the simulator cannot hold (the program has even more qubits)."""
+    if circ.num_qubits > max_qubits:
+        limit = f"{max_qubits} ({flag})" if flag else f"{max_qubits}"
+        raise InputError(f"{circ.name}: {circ.num_qubits} qubits is more than the verification "
+                         f"limit of {limit}; statevector simulation needs 2^n amplitudes")
+
+
+def _verify(ui: _UI, result, samples: int, shots: int, seed: int, max_qubits: int):
+    from .verification import verify_program
+    em = result.emit()
+    with ui.stage("verifying by simulation"):
+        return verify_program(result.circuit, em.distributed_qasm, em.layout_initial,
+                              em.layout_final, samples=samples, shots=shots, seed=seed,
+                              max_qubits=max_qubits)
+
+
+def _plain(value):
+    """JSON form of numpy scalars and arrays."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _report_dict(report) -> dict:
+    out = {"passed": bool(report.passed), "summary": report.summary()}
+    out.update(dataclasses.asdict(report))
+    return json.loads(json.dumps(out, default=_plain))
+
+
+def _ends_per_qpu(summary: dict) -> list[int] | None:
+    """E-bits each QPU holds one end of, from the emitted per-link counts ("i-j" keys)."""
+    ends = [0] * len(summary["qpus"])
+    try:
+        for key, count in summary["ebits_per_link"].items():
+            a, b = (int(x) for x in key.split("-"))
+            ends[a] += int(count)
+            ends[b] += int(count)
+    except (ValueError, IndexError, AttributeError):
+        return None
+    return ends
+
+
+def _print_table(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
     console = Console()
-    table = Table(title=f"{summary['input']}: {summary['num_qubits']} qubits, "
-                        f"{summary['num_two_qubit_gates']} two-qubit gates on "
-                        f"{len(summary['qpus'])} QPUs")
+    emitted = "ebits_model" in summary
+    console.print(f"{summary['input']}: {summary['num_qubits']} qubits, "
+                  f"{summary['num_two_qubit_gates']} two-qubit gates, "
+                  f"{len(summary['qpus'])} QPUs", highlight=False)
+    table = Table()
     table.add_column("QPU")
-    table.add_column("data qubits", justify="right")
-    table.add_column("capacity", justify="right")
-    table.add_column("comm qubits", justify="right")
+    table.add_column("data qubits / capacity", justify="right")
+    table.add_column("peak comm qubits / available" if emitted else "comm qubits",
+                     justify="right")
     table.add_column("e-bits (ends)", justify="right")
-    for row in summary["qpus"]:
-        table.add_row(row["name"], str(row["data_qubits"]), str(row["capacity"]),
-                      str(row.get("peak_comm_in_use", row["comm_qubits"])), str(row["ebits"]))
+    ends = _ends_per_qpu(summary) if emitted else None
+    for i, row in enumerate(summary["qpus"]):
+        comm = (f"{row['peak_comm_in_use']} / {row['comm_qubits']}" if "peak_comm_in_use" in row
+                else str(row["comm_qubits"]))
+        table.add_row(row["name"], f"{row['data_qubits']} / {row['capacity']}", comm,
+                      str(row["ebits"] if ends is None else ends[i]))
     console.print(table)
-    console.print(f"e-bits: [bold]{summary['ebits']}[/bold]")
+    line = f"e-bits: [bold]{summary['ebits']}[/bold]"
+    if emitted and summary["ebits_model"] != summary["ebits"]:
+        line += (f" (cost model {summary['ebits_model']}; copies re-made where communication "
+                 f"qubits ran short)")
+    elif not emitted:
+        line += " (cost model; programs not emitted: use --out or --verify)"
+    console.print(line, highlight=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# commands
+
+
+@click.group(name="araqne", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="araqne")
+def main() -> None:
+    """araqne: distribute a quantum circuit over networked QPUs with the fewest Bell pairs."""
 
 
 @main.command()
-@click.argument("circuit", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--qpus", "-k", type=int, default=None, help="Number of QPUs (uniform cluster).")
-@click.option("--capacity", "-c", type=int, default=None,
-              help="Data qubits per QPU (default ceil(n/k)).")
-@click.option("--comm-qubits", type=int, default=2, show_default=True,
-              help="Communication qubits per QPU.")
-@click.option("--topology", type=click.Choice(["all", "line", "ring", "star", "grid"]),
-              default="all", show_default=True, help="Links of the uniform cluster.")
-@click.option("--network", "network_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Cluster description (TOML or JSON).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--effort", type=float, default=1.0, show_default=True,
-              help="Partitioner work budget (more restarts when larger).")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for summary.json (and the distributed programs).")
+@click.argument("circuit", type=click.Path(path_type=Path))
+@_cluster_options
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Emit the programs and write summary.json, distributed.qasm, qpu<i>.qasm "
+                   "and schedule.json into this folder.")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print summary.json on stdout only.")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
-def partition(circuit, qpus, capacity, comm_qubits, topology, network_file, seed, effort, out,
-              force, as_json, debug):
-    """Partition CIRCUIT (OpenQASM 2 or 3) over a cluster of QPUs."""
-    _guarded(_partition)(circuit, qpus, capacity, comm_qubits, topology, network_file, seed,
-                         effort, out, force, as_json, debug=debug)
+@click.option("--verify", "do_verify", is_flag=True,
+              help="Emit and check the distributed program by simulation (exit 1 on failure; "
+                   "--out is then not written).")
+@_common_options
+def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, network_file, seed,
+              effort, out, force, do_verify, as_json, quiet, debug):
+    """Partition CIRCUIT (OpenQASM 2 or 3) over a cluster of QPUs.
+
+    Without --out (or --verify) the programs are not emitted and the e-bits are those of the
+    cost model; with them, the e-bits the emitted programs consume.
+    """
+    cluster = _Cluster(qpus, capacity, comm_qubits, topology, code, distance, network_file)
+    _guarded(_partition)(circuit, cluster, seed, effort, out, force, do_verify, as_json,
+                         quiet=quiet, debug=debug)
 
 
-def _partition(circuit, qpus, capacity, comm_qubits, topology, network_file, seed, effort, out,
-               force, as_json, debug=False):
-    from . import api
-    from .frontend import load
-    if out is not None and out.exists() and any(out.iterdir()) and not force:
-        raise UsageError(f"--out {out}: folder is not empty (use --force to replace it)")
-    circ = load(circuit)
-    network = _network_from_options(circ.num_qubits, qpus, capacity, comm_qubits, topology,
-                                    network_file)
-    result = api.partition(circ, network, seed=seed, effort=effort)
+def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, quiet=False,
+               debug=False):
+    ui = _UI(quiet, as_json)
+    _check_out(out, force, [circuit, cluster.network_file])
+    network = _check_cluster(cluster)
+    circ, t_frontend = _load(ui, circuit)
+    network = _build_network(cluster, network, circ)
+    if do_verify:
+        _check_verify_size(circ, VERIFY_MAX_QUBITS, None)
+    result = _partition_circuit(ui, circ, network, seed, effort, t_frontend)
+    if out is not None or do_verify:
+        with ui.stage("emitting the programs"):
+            result.emit()
+    report = _verify(ui, result, 3, 8, seed, VERIFY_MAX_QUBITS) if do_verify else None
     summary = result.summary()
-    if out is not None:
-        _write_outputs(out, force, {"summary.json": json.dumps(summary, indent=2) + "\n"})
+    files = None
+    if report is None or report.passed:
+        if out is not None:  # written before anything is printed: no success table, then error
+            files = result.output_files()
+            with ui.stage(f"writing {out}"):
+                _write_outputs(out, force, files)
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
-    else:
-        _print_table(summary, False)
-        if out is not None:
-            click.echo(f"wrote {out}/summary.json")
+        printed = dict(summary)
+        if report is not None:
+            printed["verification"] = _report_dict(report)
+        click.echo(json.dumps(printed, indent=2))
+    elif ui.talk:
+        _print_table(summary)
+        if report is not None and report.passed:
+            click.echo(f"verification: {report.summary()}")
+        if files is not None:
+            click.echo(f"wrote {out}: {', '.join(files)}")
+    if report is not None and not report.passed:
+        note = "; nothing was written" if out is not None else ""
+        raise VerificationFailed(f"verification failed: {report.summary()}{note}")
+
+
+@main.command()
+@click.argument("circuit", type=click.Path(path_type=Path))
+@_cluster_options
+@click.option("--samples", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Random product input states.")
+@click.option("--shots", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Runs of the distributed program per input state.")
+@click.option("--max-qubits", type=click.IntRange(min=1), default=VERIFY_MAX_QUBITS,
+              show_default=True, help="Refuse a distributed program with more qubits.")
+@_common_options
+def verify(circuit, qpus, capacity, comm_qubits, topology, code, distance, network_file, seed,
+           effort, samples, shots, max_qubits, as_json, quiet, debug):
+    """Distribute CIRCUIT and check the distributed program against it by simulation.
+
+    Prints the report line; exit 0 when it passes, 1 when it fails.
+    """
+    cluster = _Cluster(qpus, capacity, comm_qubits, topology, code, distance, network_file)
+    _guarded(_verify_command)(circuit, cluster, seed, effort, samples, shots, max_qubits,
+                              as_json, quiet=quiet, debug=debug)
+
+
+def _verify_command(circuit, cluster, seed, effort, samples, shots, max_qubits, as_json,
+                    quiet=False, debug=False):
+    ui = _UI(quiet, as_json)
+    network = _check_cluster(cluster)
+    circ, t_frontend = _load(ui, circuit)
+    network = _build_network(cluster, network, circ)
+    _check_verify_size(circ, max_qubits, "--max-qubits")
+    result = _partition_circuit(ui, circ, network, seed, effort, t_frontend)
+    with ui.stage("emitting the programs"):
+        em = result.emit()
+    report = _verify(ui, result, samples, shots, seed, max_qubits)
+    if as_json:
+        printed = _report_dict(report)
+        printed["ebits"] = int(em.ebits)
+        click.echo(json.dumps(printed, indent=2))
+    elif ui.talk and report.passed:
+        click.echo(f"{report.summary()}; e-bits: {int(em.ebits)}")
+    if not report.passed:
+        raise VerificationFailed(f"verification failed: {report.summary()}")
 
 
 if __name__ == "__main__":  # pragma: no cover
