@@ -201,6 +201,7 @@ class PartitionResult:
         out = self._summary_partition()
         em = self._emission
         out["ebits_model"] = int(self.ebits_model)
+        out["emitted"] = em is not None
         if em is not None:
             out["layout"] = {"initial": [list(map(int, x)) for x in em.layout_initial],
                              "final": [list(map(int, x)) for x in em.layout_final]}

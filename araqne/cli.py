@@ -3,9 +3,10 @@
 Commands
 --------
 ``araqne partition FILE --qpus K [...]``
-    Partition a circuit and print a table per QPU.  With ``--out DIR`` the programs are emitted and
+    Partition a circuit and print a table per QPU.  With ``--out DIR`` the programs are written and
     written (``summary.json``, ``distributed.qasm``, ``qpu<i>.qasm``, ``schedule.json``) atomically;
-    without it nothing is emitted, so huge circuits stay fast and the e-bits are the cost-model
+    without it only circuits small enough for the API to emit (to count the Bell pairs really
+    consumed) are emitted, so huge circuits stay fast and their e-bits are the cost-model
     figure.  ``--verify`` emits and checks the distributed program by simulation.
 ``araqne verify FILE --qpus K [...]``
     Partition, emit and verify; prints the report line; exit 0 on pass, 1 on fail.
@@ -414,7 +415,7 @@ def _print_table(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
     console = Console()
-    emitted = "ebits_model" in summary
+    emitted = bool(summary.get("emitted"))
     console.print(f"{summary['input']}: {summary['num_qubits']} qubits, "
                   f"{summary['num_two_qubit_gates']} two-qubit gates, "
                   f"{len(summary['qpus'])} QPUs", highlight=False)
@@ -465,8 +466,9 @@ def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, ne
               effort, out, force, do_verify, as_json, quiet, debug):
     """Partition CIRCUIT (OpenQASM 2 or 3) over a cluster of QPUs.
 
-    Without --out (or --verify) the programs are not emitted and the e-bits are those of the
-    cost model; with them, the e-bits the emitted programs consume.
+    The e-bits are those the emitted programs consume.  Circuits of more than 300,000
+    operations are emitted only with --out (or --verify); without, their e-bits are the cost
+    model's.
     """
     cluster = _Cluster(qpus, capacity, comm_qubits, topology, code, distance, network_file)
     _guarded(_partition)(circuit, cluster, seed, effort, out, force, do_verify, as_json,
