@@ -46,6 +46,7 @@ import sys
 
 import numpy as np
 
+from .canonical import canonical_single_qubit
 from .errors import InputError
 from .ir import GATES, KIND, KIND_MEASURE, KIND_NP, KIND_NQ, KIND_RESET, Circuit, Condition
 
@@ -400,7 +401,7 @@ def _convert(qc, name: str, nobits_msg: str) -> Circuit:
     if qc.num_qubits == 0:
         raise _ConvError(nobits_msg)
     conv = _Converter(qc)
-    circ = conv.run(name)
+    circ = canonical_single_qubit(conv.run(name))
     try:
         circ.validate()
     except ValueError as exc:
