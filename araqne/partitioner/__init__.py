@@ -67,7 +67,7 @@ class _Refiner:
         self.cap = capacities.astype(np.int64)
         self.qgptr, self.qglist = _gate_incidence(self.n, hg.gate_qubits)
         size = int(hg.epin.shape[0])
-        self.eager = size <= 20_000
+        self.eager = size <= 5_000
         self.max_stall = max(50, min(self.n // 4, 400)) if self.eager else 100
 
     def counts(self, part, side):
