@@ -318,6 +318,7 @@ def _parse3(text: str, name: str):
     except ImportError:  # pragma: no cover - dependency missing
         raise InputError(_fmt(name, "OpenQASM 3 input needs the package 'qiskit_qasm3_import' "
                               "(pip install qiskit_qasm3_import)")) from None
+    text = positional_gate_params(text)
     limit = sys.getrecursionlimit()
     try:
         sys.setrecursionlimit(max(limit, 10_000))
@@ -328,6 +329,40 @@ def _parse3(text: str, name: str):
         raise InputError(_qasm3_message(exc, name)) from None
     finally:
         sys.setrecursionlimit(limit)
+
+
+_GATE_HEAD = re.compile(r"\bgate\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
+
+
+def positional_gate_params(text: str) -> str:
+    """Rename the parameters of every QASM 3 ``gate`` definition to ``_p0000, _p0001, ...``.
+
+    ``qiskit_qasm3_import`` binds a user gate's arguments to its parameters in the order of the
+    parameter *names* sorted alphabetically (``gate g(theta, phi, lam)`` receives its first
+    argument as ``lam``), which silently changes the circuit.  Names that sort in their
+    positional order make the binding right.  Line numbers are kept.
+    """
+    out, pos = [], 0
+    for m in _GATE_HEAD.finditer(text):
+        if m.start() < pos:
+            continue
+        names = [p.strip() for p in m.group(2).split(",") if p.strip()]
+        if len(names) < 2:
+            continue
+        open_ = text.find("{", m.end())
+        close = text.find("}", open_) if open_ >= 0 else -1
+        if close < 0:
+            continue
+        mapping = {old: f"_p{i:04d}" for i, old in enumerate(names)}
+        pattern = re.compile(r"(?<![\w$])(" + "|".join(map(re.escape, names)) + r")(?!\w)")
+        head = text[m.start(): m.start(2)] + ", ".join(mapping[n] for n in names) + \
+            text[m.end(2): open_]
+        body = pattern.sub(lambda x: mapping[x.group(1)], text[open_: close + 1])
+        out.append(text[pos: m.start()])
+        out.append(head + body)
+        pos = close + 1
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _qasm3_message(exc: BaseException, name: str) -> str:

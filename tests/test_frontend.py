@@ -560,3 +560,21 @@ def test_box_flattened_and_conditional_measure():
     c2 = load(src)
     assert c2.clbit.tolist() == [0, 1] and c2.cond.tolist() == [-1, 0]
     assert c2.conditions == [Condition((0, 1), 1)]
+
+
+def test_qasm3_user_gate_parameters_bind_by_position():
+    """qiskit_qasm3_import binds gate arguments in the alphabetical order of the parameter
+    names; the frontend renames them so that the first argument is the first parameter."""
+    text = """OPENQASM 3.0;
+include "stdgates.inc";
+gate foo(theta, phi, lam) a { U(theta, phi, lam) a; }
+gate bar(zeta, alpha) a, b { rz(zeta) a; cx a, b; rx(alpha - zeta) b; }
+qubit[2] q;
+foo(0.1, 0.2, 0.3) q[0];
+bar(0.5, 0.7) q[0], q[1];
+"""
+    circ = load(text)
+    ops = list(circ.ops())
+    assert ops[0] == ("u", (0,), (0.1, 0.2, 0.3))
+    assert ops[1] == ("rz", (0,), (0.5,))
+    assert ops[3][0] == "rx" and abs(ops[3][2][0] - 0.2) < 1e-12

@@ -56,7 +56,8 @@ INF = 1 << 62
 
 #: Definitions of distribution-basis gates that ``stdgates.inc`` lacks (emitted when used).
 EXTRA_GATE_DEFS = {
-    "u": "gate u(theta, phi, lam) a { U(theta, phi, lam) a; }",
+    # parameter names in positional order: qiskit_qasm3_import binds them sorted by name
+    "u": "gate u(p0, p1, p2) a { U(p0, p1, p2) a; }",
     "sxdg": "gate sxdg a { h a; sdg a; h a; }",
     "rzz": "gate rzz(theta) a, b { cx a, b; rz(theta) b; cx a, b; }",
     "rxx": "gate rxx(theta) a, b { h a; h b; cx a, b; rz(theta) b; cx a, b; h a; h b; }",
