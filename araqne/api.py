@@ -146,10 +146,12 @@ class PartitionResult:
         k = self.network.k
         used = np.bincount(self.assignment, minlength=k)
         per_qpu = self.ebits_per_qpu()
+        logical = self.network.capacities()
         return [
             {
                 "name": q.name,
-                "capacity": int(q.qubits),
+                "capacity": int(logical[i]),
+                "physical_qubits": int(q.qubits),
                 "data_qubits": int(used[i]),
                 "comm_qubits": int(q.comm_qubits),
                 "ebits": int(per_qpu[i]),
@@ -181,6 +183,15 @@ class PartitionResult:
                 key = f"{a}-{b}"
                 counts[key] = counts.get(key, 0) + 1
         return dict(sorted(counts.items()))
+
+    def physical_bell_pairs_per_link(self) -> dict[str, int]:
+        """Physical Bell pairs per QPU pair: e-bits times the codes' pairs per logical e-bit
+        (1 between uncoded QPUs; see :meth:`Network.physical_bell_pairs_per_ebit`)."""
+        out = {}
+        for key, count in self.ebits_per_link().items():
+            a, b = map(int, key.split("-"))
+            out[key] = int(count) * int(self.network.physical_bell_pairs_per_ebit(a, b))
+        return out
 
     def _copies(self):
         """(home QPU, set of copy QPUs) per window with copies."""
@@ -219,15 +230,19 @@ class PartitionResult:
             "num_two_qubit_gates": self.circuit.num_two_qubit(),
             "ebits": int(self.ebits),
             "ebits_per_link": self.ebits_per_link(),
+            "physical_bell_pairs": sum(self.physical_bell_pairs_per_link().values()),
+            "physical_bell_pairs_per_link": self.physical_bell_pairs_per_link(),
             "assignment": [int(p) for p in self.assignment],
             "layout": self.layout,
             "qpus": [
                 {"name": row["name"], "data_qubits": row["data_qubits"],
-                 "capacity": row["capacity"], "comm_qubits": row["comm_qubits"],
+                 "capacity": row["capacity"], "physical_qubits": row["physical_qubits"],
+                 "comm_qubits": row["comm_qubits"],
                  "ebits": row["ebits"]}
                 for row in self.qpu_table()
             ],
             "num_packets": int(self.packets.num_windows),
+            "network": self.network.describe(),
             "seed": int(self.seed),
             "effort": float(self.effort),
             "timings": {k: round(float(v), 6) for k, v in self.timings.items()},

@@ -439,6 +439,9 @@ def _print_table(summary: dict) -> None:
     elif not emitted:
         line += " (cost model; programs not emitted: use --out or --verify)"
     console.print(line, highlight=False)
+    physical = summary.get("physical_bell_pairs")
+    if physical is not None and physical != summary["ebits"]:
+        console.print(f"physical Bell pairs (QEC): [bold]{physical}[/bold]", highlight=False)
 
 
 # ------------------------------------------------------------------------------------------------
