@@ -88,6 +88,11 @@ def test_ilp_known_values():
     # a triangle of cz between windows that a 2-qubit QPU cannot keep together
     circ = from_ops(3, [("cz", (0, 1), ()), ("cz", (1, 2), ()), ("cz", (0, 2), ())])
     assert _check(circ, 2, 2) == 1
+    # the same triangle on three 1-qubit QPUs: beside one of its qubits each gate needs its
+    # own copy (3 e-bits); all three on the third QPU share the copies of 0 and 1 there (2)
+    circ = from_ops(3, [("cz", (0, 2), ()), ("cz", (1, 2), ()), ("cz", (0, 1), ())])
+    assert _check(circ, 3, 1) == 3
+    assert _check(circ, 3, 1, any_qpu=True) == 2
 
 
 def test_binary_gate_variables_agree():
