@@ -63,6 +63,7 @@ class PartitionResult:
     seed: int
     effort: float
     timings: dict = field(default_factory=dict)
+    reorder: bool = True
     _emission: Any = field(default=None, repr=False)
 
     @property
@@ -84,8 +85,14 @@ class PartitionResult:
         if self._emission is None:
             from .backend import emit
             t0 = time.perf_counter()
-            self._emission = emit(self.circuit, self.packets, self.assignment, self.gate_qpu,
-                                  self.network)
+            if self.reorder:  # same windows and cost; paid copies made one after the other
+                from .reorder import reorder_placed
+                ro = reorder_placed(self.circuit, self.packets, self.assignment, self.gate_qpu)
+                self._emission = ro.relabel(emit(ro.circuit, ro.packets, self.assignment,
+                                                 ro.gate_qpu, self.network))
+            else:
+                self._emission = emit(self.circuit, self.packets, self.assignment,
+                                      self.gate_qpu, self.network)
             self.timings["backend"] = time.perf_counter() - t0
         return self._emission
 
@@ -271,7 +278,7 @@ def _as_circuit(circuit) -> Circuit:
 
 def partition(circuit, network: Network | None = None, *, qpus: int | None = None,
               capacity: int | None = None, seed: int = 0, effort: float = 1.0,
-              comm_aware: bool = True) -> PartitionResult:
+              comm_aware: bool = True, reorder: bool = True) -> PartitionResult:
     """Partition a circuit over a cluster with the fewest e-bits found.
 
     Parameters
@@ -287,6 +294,10 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         Random seed (results are deterministic for a given seed).
     effort : float
         Work budget of the partitioner (more restarts when larger).
+    reorder : bool
+        Emit the operations in a commutation-equivalent order that makes each QPU's linked
+        copies one after the other (:func:`araqne.reorder.reorder_placed`): the same packets
+        and cost model, fewer copies re-made where communication qubits are few.
     comm_aware : bool
         When the emitted programs need more Bell pairs than the model because communication
         qubits run short, also try partitions that favour short-lived linked copies and keep
@@ -337,7 +348,7 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         else:
             ebits = network_cost(hg, p, network, circ, gate_qpu, packets)
         return PartitionResult(circ, network, packets, hg, p.part, gate_qpu, ebits, seed,
-                               effort, timings)
+                               effort, timings, reorder)
 
     result = result_of(part)
     if comm_aware and k > 1 and circ.num_ops <= COMM_CHECK_MAX_OPS:
@@ -410,14 +421,15 @@ def gate_placement(circ: Circuit, hg: Hypergraph, assignment: np.ndarray,
 
 
 def distribute(circuit, network: Network | None = None, *, qpus: int | None = None,
-               capacity: int | None = None, seed: int = 0,
-               effort: float = 1.0) -> PartitionResult:
+               capacity: int | None = None, seed: int = 0, effort: float = 1.0,
+               reorder: bool = True, comm_aware: bool = True) -> PartitionResult:
     """Partition a circuit and emit the programs of every QPU.
 
     Same parameters as :func:`partition`; the result's :meth:`~PartitionResult.emit` is done,
     so ``summary()`` reports the Bell pairs the emitted programs consume.
     """
-    result = partition(circuit, network, qpus=qpus, capacity=capacity, seed=seed, effort=effort)
+    result = partition(circuit, network, qpus=qpus, capacity=capacity, seed=seed, effort=effort,
+                       reorder=reorder, comm_aware=comm_aware)
     result.emit()
     return result
 

@@ -221,6 +221,11 @@ def _cluster_options(func):
         click.option("--effort", type=float, default=1.0, show_default=True,
                      callback=_check_effort,
                      help="Partitioner work budget (more restarts when larger)."),
+        click.option("--no-reorder", "no_reorder", is_flag=True,
+                     help="Emit operations in input order (no commutation-aware reordering)."),
+        click.option("--no-comm-aware", "no_comm_aware", is_flag=True,
+                     help="Keep the cost model's best partition even when communication qubits "
+                          "run short (no comm-aware candidates)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -358,10 +363,11 @@ def _load(ui: _UI, circuit: Path):
     return circ, time.perf_counter() - t0
 
 
-def _partition_circuit(ui: _UI, circ, network, seed: int, effort: float, t_frontend: float):
+def _partition_circuit(ui: _UI, circ, network, seed: int, effort: float, t_frontend: float,
+                       strategy: dict):
     from . import api
     with ui.stage(f"partitioning {circ.num_qubits} qubits over {network.k} QPUs"):
-        result = api.partition(circ, network, seed=seed, effort=effort)
+        result = api.partition(circ, network, seed=seed, effort=effort, **strategy)
     result.timings["frontend"] = round(t_frontend, 6)  # the CLI read the file itself
     return result
 
@@ -466,7 +472,7 @@ def main() -> None:
                    "--out is then not written).")
 @_common_options
 def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, network_file, seed,
-              effort, out, force, do_verify, as_json, quiet, debug):
+              effort, no_reorder, no_comm_aware, out, force, do_verify, as_json, quiet, debug):
     """Partition CIRCUIT (OpenQASM 2 or 3) over a cluster of QPUs.
 
     The e-bits are those the emitted programs consume.  Circuits of more than 300,000
@@ -474,12 +480,13 @@ def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, ne
     model's.
     """
     cluster = _Cluster(qpus, capacity, comm_qubits, topology, code, distance, network_file)
+    strategy = {"reorder": not no_reorder, "comm_aware": not no_comm_aware}
     _guarded(_partition)(circuit, cluster, seed, effort, out, force, do_verify, as_json,
-                         quiet=quiet, debug=debug)
+                         strategy=strategy, quiet=quiet, debug=debug)
 
 
-def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, quiet=False,
-               debug=False):
+def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, strategy=None,
+               quiet=False, debug=False):
     ui = _UI(quiet, as_json)
     _check_out(out, force, [circuit, cluster.network_file])
     network = _check_cluster(cluster)
@@ -487,7 +494,7 @@ def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, q
     network = _build_network(cluster, network, circ)
     if do_verify:
         _check_verify_size(circ, VERIFY_MAX_QUBITS, None)
-    result = _partition_circuit(ui, circ, network, seed, effort, t_frontend)
+    result = _partition_circuit(ui, circ, network, seed, effort, t_frontend, strategy or {})
     if out is not None or do_verify:
         with ui.stage("emitting the programs"):
             result.emit()
@@ -526,24 +533,25 @@ def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, q
               show_default=True, help="Refuse a distributed program with more qubits.")
 @_common_options
 def verify(circuit, qpus, capacity, comm_qubits, topology, code, distance, network_file, seed,
-           effort, samples, shots, max_qubits, as_json, quiet, debug):
+           effort, no_reorder, no_comm_aware, samples, shots, max_qubits, as_json, quiet, debug):
     """Distribute CIRCUIT and check the distributed program against it by simulation.
 
     Prints the report line; exit 0 when it passes, 1 when it fails.
     """
     cluster = _Cluster(qpus, capacity, comm_qubits, topology, code, distance, network_file)
+    strategy = {"reorder": not no_reorder, "comm_aware": not no_comm_aware}
     _guarded(_verify_command)(circuit, cluster, seed, effort, samples, shots, max_qubits,
-                              as_json, quiet=quiet, debug=debug)
+                              as_json, strategy=strategy, quiet=quiet, debug=debug)
 
 
 def _verify_command(circuit, cluster, seed, effort, samples, shots, max_qubits, as_json,
-                    quiet=False, debug=False):
+                    strategy=None, quiet=False, debug=False):
     ui = _UI(quiet, as_json)
     network = _check_cluster(cluster)
     circ, t_frontend = _load(ui, circuit)
     network = _build_network(cluster, network, circ)
     _check_verify_size(circ, max_qubits, "--max-qubits")
-    result = _partition_circuit(ui, circ, network, seed, effort, t_frontend)
+    result = _partition_circuit(ui, circ, network, seed, effort, t_frontend, strategy or {})
     with ui.stage("emitting the programs"):
         em = result.emit()
     report = _verify(ui, result, samples, shots, seed, max_qubits)
