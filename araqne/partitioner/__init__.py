@@ -165,10 +165,12 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0,
     if k > 2 and size <= 200_000:
         consider(bisection_seed(hg, capacities, int(rng.integers(1 << 30)), effort))
     for r in range(restarts):
-        if r % 2 == 0:
+        if r % 3 == 0:
             consider(metis_seed(hg, capacities, int(rng.integers(1 << 30))))
-        else:
+        elif r % 3 == 1:
             consider(_perturb(best.part, capacities, rng, ref))
+        else:
+            consider(random_seed(n, capacities, rng))
     best.restarts = restarts
     return best
 
@@ -251,10 +253,10 @@ def _sub_hypergraph(hg, vblock: np.ndarray, b: int, keep: np.ndarray):
 
 def _perturb(part: np.ndarray, capacities: np.ndarray, rng: np.random.Generator,
              ref: _Refiner) -> np.ndarray:
-    """Swap a random tenth of the qubits between random QPUs (capacity-neutral)."""
+    """Swap random pairs of qubits, up to a quarter of them (capacity-neutral)."""
     part = part.copy()
     n = part.shape[0]
-    swaps = max(1, n // 10)
+    swaps = int(rng.integers(1, max(2, n // 4 + 1)))
     for _ in range(swaps):
         a, b = rng.integers(n), rng.integers(n)
         part[a], part[b] = part[b], part[a]
