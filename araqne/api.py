@@ -338,7 +338,8 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
     timings["hypergraph"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    part = partition_hypergraph(hg, caps, seed=seed, effort=effort)
+    table = None if network.all_to_all else network.steiner_table()
+    part = partition_hypergraph(hg, caps, seed=seed, effort=effort, table=table)
     timings["partition"] = time.perf_counter() - t0
 
     def result_of(p) -> PartitionResult:
@@ -382,8 +383,9 @@ def _comm_aware(result: PartitionResult, result_of, hg: Hypergraph, caps: np.nda
                      0)
     candidates = [result, result_of(base)]
     try:
+        table = None if result.network.all_to_all else result.network.steiner_table()
         candidates.append(result_of(partition_hypergraph(weighted, caps, seed=seed,
-                                                         effort=effort)))
+                                                         effort=effort, table=table)))
     except InfeasibleError:  # pragma: no cover - same capacities as the first run
         pass
     best = min(candidates, key=lambda r: (r.emit().ebits, r.ebits_model))

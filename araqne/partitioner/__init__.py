@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InfeasibleError
 from .cover import optimal_sides
-from .refine import fm_pass, greedy_flips, km1_of_counts, pin_counts
+from .refine import cost_of_counts, fm_pass, greedy_flips, pin_counts
 from .seed import fill_seed, linear_seed, metis_seed, random_seed, repair_capacity
 
 
@@ -29,7 +29,8 @@ class Partition:
     side : ndarray of int64
         Side of each free gate (0: beside ``gate_qubits[g, 0]``, 1: beside the other).
     km1 : int
-        Its weighted connectivity-minus-one (e-bits on an all-to-all network).
+        Its objective: weighted connectivity-minus-one (e-bits on an all-to-all network), or
+        the network cost when refined with a table.
     restarts : int
         Restarts run.
     """
@@ -60,8 +61,11 @@ def _gate_incidence(n: int, gate_qubits: np.ndarray) -> tuple[np.ndarray, np.nda
 class _Refiner:
     """Holds the arrays of one hypergraph and runs refinement on (part, side) states."""
 
-    def __init__(self, hg, capacities: np.ndarray):
+    def __init__(self, hg, capacities: np.ndarray, table: np.ndarray | None = None):
         self.hg = hg
+        self.use_table = table is not None
+        self.table = (np.zeros((1, 1), dtype=np.int64) if table is None
+                      else np.ascontiguousarray(table, dtype=np.int64))
         self.n = hg.num_qubits
         self.k = int(capacities.shape[0])
         self.cap = capacities.astype(np.int64)
@@ -83,33 +87,50 @@ class _Refiner:
         load = self.loads(part)
         return bool(repair_capacity(self.n, self.k, part, side, hg.gate_qubits, hg.vptr,
                                     hg.vedge, self.qgptr, self.qglist, cnt, load, self.cap,
-                                    hg.vweight, hg.eweight))
+                                    hg.vweight, hg.eweight, hg.roots, self.table,
+                                    self.use_table))
+
+    def cost(self, part, cnt) -> int:
+        """Objective of a state: km1, or the network cost when a table was given."""
+        return int(cost_of_counts(cnt, self.k, self.hg.eweight, part, self.hg.roots, self.table,
+                                  self.use_table))
+
+    def place_gates(self, part, side) -> None:
+        """Exact gate sides for km1 (vertex cover); on a general network kept only where the
+        network cost does not get worse (the cover is exact for km1 only)."""
+        best = optimal_sides(self.hg, part, self.k, side)
+        if self.use_table:
+            if self.cost(part, self.counts(part, best)) > self.cost(part,
+                                                                  self.counts(part, side)):
+                return
+        side[:] = best
 
     def refine(self, part, side, rng) -> int:
-        """Improve (part, side) in place until a fixed point; return the final km1."""
+        """Improve (part, side) in place until a fixed point; return the final cost."""
         hg = self.hg
         n, k = self.n, self.k
-        side[:] = optimal_sides(hg, part, k, side)
+        tb, ut, roots = self.table, self.use_table, hg.roots
+        self.place_gates(part, side)
         cnt = self.counts(part, side)
-        best = int(km1_of_counts(cnt, k, hg.eweight))
+        best = self.cost(part, cnt)
         while True:
             load = self.loads(part)
             tiebreak = rng.permutation(n + 1)[:n].astype(np.int64)
             fm_pass(n, k, part, side, hg.gate_qubits, hg.eptr, hg.epin, hg.vptr, hg.vedge,
                     self.qgptr, self.qglist, cnt, load, self.cap, hg.vweight, hg.eweight,
-                    tiebreak, self.max_stall, self.eager)
+                    tiebreak, self.max_stall, self.eager, roots, tb, ut)
             greedy_flips(n, k, part, side, hg.gate_qubits, hg.vptr, hg.vedge, cnt, hg.eweight,
-                         100)
-            side[:] = optimal_sides(hg, part, k, side)
+                         100, roots, tb, ut)
+            self.place_gates(part, side)
             cnt = self.counts(part, side)
-            cur = int(km1_of_counts(cnt, k, hg.eweight))
+            cur = self.cost(part, cnt)
             if cur >= best:
                 return min(cur, best)
             best = cur
 
 
-def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0,
-                         effort: float = 1.0) -> Partition:
+def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: float = 1.0,
+                         table: np.ndarray | None = None) -> Partition:
     """Find a low-e-bit partition of ``hg`` into QPUs of the given capacities.
 
     Parameters
@@ -122,6 +143,10 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0,
         Random seed; equal seeds give equal partitions.
     effort : float
         Work budget: the number of restarts grows with it (1.0 is the default).
+    table : ndarray of int64, shape (k, 2**k), optional
+        Network cost of a hyperedge by (root QPU, bit set of its QPUs), e.g.
+        :meth:`araqne.network.Network.steiner_table`: refinement then minimises e-bits over
+        the links directly.  km1 (all-to-all) when omitted.
 
     Returns
     -------
@@ -142,7 +167,7 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0,
     if k == 1 or n == 0:
         return Partition(np.zeros(n, dtype=np.int64), np.zeros(hg.num_gates, dtype=np.int64), 0)
     rng = np.random.default_rng(seed)
-    ref = _Refiner(hg, capacities)
+    ref = _Refiner(hg, capacities, table)
     size = int(hg.epin.shape[0])
     # small hypergraphs are cheap to restart: spend the same work on more tries
     boost = min(16.0, max(1.0, 3_000 / max(size, 1)))

@@ -54,6 +54,27 @@ def pin_counts(n, k, eptr, epin, part, side, gate_qubits):
 
 
 @njit(cache=True)
+def _mask(cnt, e, k):
+    """Bit set of the QPUs holding pins of hyperedge ``e``."""
+    mask = 0
+    for p in range(k):
+        if cnt[e * k + p] > 0:
+            mask |= 1 << p
+    return mask
+
+
+@njit(cache=True)
+def cost_of_counts(cnt, k, eweight, part, roots, table, use_table):
+    """The partition's cost from pin counts: km1, or the network table's with ``use_table``."""
+    if not use_table:
+        return km1_of_counts(cnt, k, eweight)
+    total = 0
+    for e in range(eweight.shape[0]):
+        total += table[part[roots[e]], _mask(cnt, e, k)] * eweight[e]
+    return total
+
+
+@njit(cache=True)
 def km1_of_counts(cnt, k, eweight):
     """Weighted connectivity minus one from pin counts."""
     ne = eweight.shape[0]
@@ -94,14 +115,36 @@ def _collect_move(q, n, part, side, gate_qubits, vptr, vedge, qgptr, qglist, mco
 
 @njit(cache=True)
 def qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
-                mcount, touched, gains):
-    """Gain (km1 decrease) of moving qubit ``q`` with its attached gates to every QPU.
+                mcount, touched, gains, roots, table, use_table):
+    """Gain (cost decrease) of moving qubit ``q`` with its attached gates to every QPU.
 
-    ``gains[p]`` is filled for every ``p``; ``gains[part[q]]`` is 0.
+    The cost is km1, or with ``use_table`` the network cost ``table[root QPU, QPU mask]`` of
+    every hyperedge (Steiner trees over the links).  ``gains[p]`` is filled for every ``p``;
+    ``gains[part[q]]`` is 0.
     """
     a = part[q]
     nt = _collect_move(q, n, part, side, gate_qubits, vptr, vedge, qgptr, qglist, mcount,
                        touched)
+    if use_table:
+        for p in range(k):
+            gains[p] = 0
+        for i in range(nt):
+            e = touched[i]
+            w = eweight[e]
+            mask = _mask(cnt, e, k)
+            rb = part[roots[e]]
+            before = table[rb, mask]
+            left = mask
+            if cnt[e * k + a] == mcount[e]:
+                left = mask & ~(1 << a)
+            for p in range(k):
+                if p == a:
+                    continue
+                rb2 = p if roots[e] == q else rb
+                gains[p] += w * (before - table[rb2, left | (1 << p)])
+            mcount[e] = 0
+        gains[a] = 0
+        return nt
     base = 0
     for p in range(k):
         gains[p] = 0
@@ -146,7 +189,7 @@ def apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qg
 
 
 @njit(cache=True)
-def flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight):
+def flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, roots, table, use_table):
     """Gain of moving free gate ``g`` to its other side (0 when both sides share a QPU)."""
     x = part[gate_qubits[g, side[g]]]
     y = part[gate_qubits[g, 1 - side[g]]]
@@ -156,6 +199,14 @@ def flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight):
     gain = 0
     for s in range(vptr[v], vptr[v + 1]):
         e = vedge[s]
+        if use_table:
+            mask = _mask(cnt, e, k)
+            rb = part[roots[e]]
+            after = mask | (1 << y)
+            if cnt[e * k + x] == 1:
+                after &= ~(1 << x)
+            gain += eweight[e] * (table[rb, mask] - table[rb, after])
+            continue
         if cnt[e * k + x] == 1:
             gain += eweight[e]
         if cnt[e * k + y] == 0:
@@ -179,14 +230,14 @@ def apply_flip(g, n, k, part, side, gate_qubits, vptr, vedge, cnt):
 
 
 @njit(cache=True)
-def greedy_flips(n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, max_rounds):
+def greedy_flips(n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, max_rounds, roots, table, use_table):
     """Flip gates with positive gain until none is left; return the total gain."""
     total = 0
     ng = gate_qubits.shape[0]
     for _ in range(max_rounds):
         improved = 0
         for g in range(ng):
-            gain = flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight)
+            gain = flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, roots, table, use_table)
             if gain > 0:
                 apply_flip(g, n, k, part, side, gate_qubits, vptr, vedge, cnt)
                 improved += gain
@@ -198,13 +249,13 @@ def greedy_flips(n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, max_r
 
 @njit(cache=True)
 def _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
-                   flipped):
+                   flipped, roots, table, use_table):
     """Flip every gate beside ``q`` (either side) whose flip gains; return (gain, #flips)."""
     total = 0
     nf = 0
     for t in range(qgptr[q], qgptr[q + 1]):
         g = qglist[t]
-        gain = flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight)
+        gain = flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, roots, table, use_table)
         if gain > 0:
             apply_flip(g, n, k, part, side, gate_qubits, vptr, vedge, cnt)
             flipped[nf] = g
@@ -215,7 +266,7 @@ def _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
 
 @njit(cache=True)
 def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
-                   load, vweight, mcount, touched, gains, flipped):
+                   load, vweight, mcount, touched, gains, flipped, roots, table, use_table):
     """Gain of moving ``q`` to every QPU, each followed by the best flips of its gates.
 
     Moving a qubit changes which side suits each of its gates; counting those flips makes the
@@ -223,7 +274,7 @@ def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
     """
     a = part[q]
     nt = qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
-                     mcount, touched, gains)
+                     mcount, touched, gains, roots, table, use_table)
     # only QPUs already holding pins of these hyperedges can gain from flips
     adjacent = 0
     for i in range(nt):
@@ -237,7 +288,7 @@ def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
         apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
                          load, vweight)
         extra, nf = _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
-                                   cnt, eweight, flipped)
+                                   cnt, eweight, flipped, roots, table, use_table)
         for i in range(nf - 1, -1, -1):
             apply_flip(flipped[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
         apply_qubit_move(q, a, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
@@ -341,7 +392,7 @@ def _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, out):
 
 @njit(cache=True)
 def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglist, cnt, load,
-            cap, vweight, eweight, tiebreak, max_stall, eager):
+            cap, vweight, eweight, tiebreak, max_stall, eager, roots, table, use_table):
     """One k-way Fiduccia-Mattheyses pass over qubit moves; return the km1 gain kept.
 
     A move takes a qubit, with the gates beside it, to another QPU and then flips those of its
@@ -376,7 +427,7 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
     excess = _excess(load, cap)
     for q in range(n):
         resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
-                       eweight, load, vweight, mcount, touched, gains, flipped)
+                       eweight, load, vweight, mcount, touched, gains, flipped, roots, table, use_table)
         b, g = _best_target(q, k, part, load, cap, vweight, gains, excess, slack)
         if b >= 0:
             hsize = _heap_push(hkey, hitem, hsize, g * scale + tiebreak[q], q)
@@ -397,7 +448,7 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
         if locked[q]:
             continue
         resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
-                       eweight, load, vweight, mcount, touched, gains, flipped)
+                       eweight, load, vweight, mcount, touched, gains, flipped, roots, table, use_table)
         b, g = _best_target(q, k, part, load, cap, vweight, gains, excess, slack)
         if b < 0:
             continue
@@ -414,7 +465,7 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
         hist_from[nsteps] = a
         nsteps += 1
         _, nf = _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
-                               cnt, eweight, flipped)
+                               cnt, eweight, flipped, roots, table, use_table)
         for i in range(nf):
             hist_kind[nsteps] = 1
             hist_id[nsteps] = flipped[i]
@@ -443,7 +494,7 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
                     stamp[u] = cur_stamp
                     resolved_gains(u, n, k, part, side, gate_qubits, vptr, vedge, qgptr,
                                    qglist, cnt, eweight, load, vweight, mcount, touched, gains,
-                                   flipped)
+                                   flipped, roots, table, use_table)
                     bu, gu = _best_target(u, k, part, load, cap, vweight, gains, excess, slack)
                     if bu >= 0:
                         hsize = _heap_push(hkey, hitem, hsize, gu * scale + tiebreak[u], u)
@@ -463,7 +514,7 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
                     stamp[u] = cur_stamp
                     resolved_gains(u, n, k, part, side, gate_qubits, vptr, vedge, qgptr,
                                    qglist, cnt, eweight, load, vweight, mcount, touched, gains,
-                                   flipped)
+                                   flipped, roots, table, use_table)
                     bu, gu = _best_target(u, k, part, load, cap, vweight, gains, excess, slack)
                     if bu >= 0 and hsize < heap_cap:
                         hsize = _heap_push(hkey, hitem, hsize, gu * scale + tiebreak[u], u)

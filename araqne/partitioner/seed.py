@@ -74,7 +74,7 @@ def random_seed(n: int, capacities: np.ndarray, rng: np.random.Generator) -> np.
 
 @njit(cache=True)
 def repair_capacity(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, cap,
-                    vweight, eweight):
+                    vweight, eweight, roots, table, use_table):
     """Move qubits out of over-full QPUs, each time the move losing the least km1.
 
     Returns False when the loads cannot fit (total weight above total capacity).
@@ -98,7 +98,7 @@ def repair_capacity(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, c
             if part[q] != over:
                 continue
             qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
-                        eweight, mcount, touched, gains)
+                        eweight, mcount, touched, gains, roots, table, use_table)
             for p in range(k):
                 if p != over and load[p] + vweight[q] <= cap[p] and gains[p] > best_g:
                     best_g = gains[p]
