@@ -129,6 +129,21 @@ class Hypergraph:
         return int(np.sum((lam - 1) * self.eweight))
 
 
+def incidence(pe: np.ndarray, pv: np.ndarray, ne: int,
+              nv: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR of pins sorted by hyperedge: ``(eptr, vptr, vedge)``.
+
+    ``pe``, ``pv`` are the hyperedge and vertex of every pin, sorted by hyperedge (``pv`` is
+    then the ``epin`` array); ``vedge[vptr[v]:vptr[v+1]]`` are the hyperedges of vertex ``v``.
+    """
+    eptr = np.zeros(ne + 1, dtype=np.int64)
+    np.add.at(eptr, pe + 1, 1)
+    vptr = np.zeros(nv + 1, dtype=np.int64)
+    np.add.at(vptr, pv + 1, 1)
+    order = np.argsort(pv, kind="stable")
+    return np.cumsum(eptr), np.cumsum(vptr), pe[order]
+
+
 def build_hypergraph(circ: Circuit, packets: Packets | None = None,
                      qubit_weight: int = 1) -> Hypergraph:
     """Build the packet hypergraph of ``circ``.
@@ -182,20 +197,14 @@ def build_hypergraph(circ: Circuit, packets: Packets | None = None,
     nv = n + num_gates
     key = np.unique(pe * nv + pv)
     pe, pv = key // nv, key % nv
-    eptr = np.zeros(nw + 1, dtype=np.int64)
-    np.add.at(eptr, pe + 1, 1)
-    eptr = np.cumsum(eptr)
-    order = np.argsort(pv, kind="stable")
-    vptr = np.zeros(nv + 1, dtype=np.int64)
-    np.add.at(vptr, pv + 1, 1)
-    vptr = np.cumsum(vptr)
+    eptr, vptr, vedge = incidence(pe, pv, nw, nv)
     hg = Hypergraph(
         num_qubits=n,
         num_gates=num_gates,
         eptr=eptr,
         epin=pv,
         vptr=vptr,
-        vedge=pe[order],
+        vedge=vedge,
         eweight=np.ones(nw, dtype=np.int64),
         vweight=np.full(n, qubit_weight, dtype=np.int64),
         gate_qubits=gate_qubits,

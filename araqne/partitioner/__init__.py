@@ -235,7 +235,7 @@ def _sub_hypergraph(hg, vblock: np.ndarray, b: int, keep: np.ndarray):
     candidate qubits become that one); hyperedges keep their pins inside the block and are
     dropped when fewer than two remain.
     """
-    from ..hypergraph import Hypergraph
+    from ..hypergraph import Hypergraph, incidence
     n = hg.num_qubits
     qmap = np.full(n, -1, dtype=np.int64)
     qmap[keep] = np.arange(keep.shape[0], dtype=np.int64)
@@ -259,16 +259,10 @@ def _sub_hypergraph(hg, vblock: np.ndarray, b: int, keep: np.ndarray):
     pe, pv = emap[pe[ok]], pv[ok]
     ne = keep_e.shape[0]
     nv = n2 + gates.shape[0]
-    eptr = np.zeros(ne + 1, dtype=np.int64)
-    np.add.at(eptr, pe + 1, 1)
-    eptr = np.cumsum(eptr)
-    order = np.argsort(pv, kind="stable")
-    vptr = np.zeros(nv + 1, dtype=np.int64)
-    np.add.at(vptr, pv + 1, 1)
-    vptr = np.cumsum(vptr)
+    eptr, vptr, vedge = incidence(pe, pv, ne, nv)
     roots = qmap[hg.roots[keep_e]]
     return Hypergraph(num_qubits=n2, num_gates=int(gates.shape[0]), eptr=eptr, epin=pv,
-                      vptr=vptr, vedge=pe[order], eweight=hg.eweight[keep_e],
+                      vptr=vptr, vedge=vedge, eweight=hg.eweight[keep_e],
                       vweight=hg.vweight[keep], gate_qubits=gq,
                       gate_edges=np.where(hg.gate_edges[gates] >= 0,
                                           emap[np.maximum(hg.gate_edges[gates], 0)], -1),
