@@ -65,6 +65,7 @@ class PartitionResult:
     timings: dict = field(default_factory=dict)
     reorder: bool = True
     _emission: Any = field(default=None, repr=False)
+    _timing: Any = field(default=None, repr=False)
 
     @property
     def ebits(self) -> int:
@@ -126,12 +127,35 @@ class PartitionResult:
     def output_files(self) -> dict[str, str]:
         """File name -> text of everything ``--out DIR`` holds."""
         em = self.emit()
+        schedule = dict(em.schedule, timing=self.timing().to_dict())
         files = {"summary.json": json.dumps(self.summary(), indent=2) + "\n",
                  "distributed.qasm": em.distributed_qasm,
-                 "schedule.json": json.dumps(em.schedule, indent=2) + "\n"}
+                 "schedule.json": json.dumps(schedule, indent=2) + "\n"}
         for i, text in enumerate(em.qpu_qasm):
             files[f"qpu{i}.qasm"] = text
         return files
+
+    def timing(self, distill_rounds: int = 0, **options):
+        """Time and fidelity estimate of the emitted programs (a
+        :class:`araqne.backend.timing.TimingReport`: makespans with Bell pairs on demand and
+        buffered, per-link load, critical link, Bell-pair fidelity).
+
+        Emits the programs first if needed.  ``distill_rounds`` and ``options``
+        (``classical_latency_s``, ``buffer_slots``) go to :func:`araqne.backend.timing.estimate`;
+        the default estimate is computed once and kept.
+        """
+        default = not distill_rounds and not options
+        if default and self._timing is not None:
+            return self._timing
+        from .backend.timing import estimate
+        em = self._emission if self._emission is not None else self.emit()
+        t0 = time.perf_counter()
+        report = estimate(em, self.network, self.circuit, distill_rounds=distill_rounds,
+                          **options)
+        if default:
+            self._timing = report
+            self.timings["timing"] = time.perf_counter() - t0
+        return report
 
     @property
     def layout(self) -> dict[str, list[list[int]]]:
@@ -214,10 +238,12 @@ class PartitionResult:
 
         Once the programs are emitted (:meth:`emit`), ``ebits`` counts the Bell pairs they
         consume (``ebits_model`` keeps the cost-model figure, lower when communication qubits
-        ran short), with per-QPU peak communication-qubit use and the final layout.
+        ran short), with per-QPU peak communication-qubit use, the final layout and ``timing``
+        (:meth:`timing`: makespans, per-link Bell-pair load, critical link, fidelity).
         """
-        out = self._summary_partition()
         em = self._emission
+        timing = self.timing() if em is not None else None
+        out = self._summary_partition()
         out["ebits_model"] = int(self.ebits_model)
         out["emitted"] = em is not None
         if em is not None:
@@ -226,6 +252,7 @@ class PartitionResult:
             for row, peak, size in zip(out["qpus"], em.peak_comm, em.data_register_sizes):
                 row["peak_comm_in_use"] = int(peak)
                 row["data_register_size"] = int(size)
+            out["timing"] = timing.to_dict()
         return out
 
     def _summary_partition(self) -> dict[str, Any]:

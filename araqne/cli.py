@@ -448,6 +448,22 @@ def _print_table(summary: dict) -> None:
     physical = summary.get("physical_bell_pairs")
     if physical is not None and physical != summary["ebits"]:
         console.print(f"physical Bell pairs (QEC): [bold]{physical}[/bold]", highlight=False)
+    timing = summary.get("timing")
+    if timing is not None:
+        from .backend.timing import format_seconds
+        line = (f"time: [bold]{format_seconds(timing['makespan_s'])}[/bold] with Bell pairs on "
+                f"demand, {format_seconds(timing['makespan_buffered_s'])} buffered (gates alone "
+                f"{format_seconds(timing['makespan_gates_s'])})")
+        critical = timing.get("critical_link")
+        if critical:
+            link = timing["per_link"][critical]
+            line += (f"; critical link {link['between'][0]}-{link['between'][1]} "
+                     f"(busy {link['busy_fraction_buffered']:.0%})")
+        console.print(line, highlight=False)
+        if timing["fidelity"] < 1 or timing["memory_factor_buffered"] < 1:
+            console.print(f"Bell-pair fidelity (product over e-bits): {timing['fidelity']:.4g}, "
+                          f"with memory decay {timing['fidelity_buffered']:.4g}",
+                          highlight=False)
 
 
 # ------------------------------------------------------------------------------------------------
