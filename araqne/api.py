@@ -66,6 +66,7 @@ class PartitionResult:
     reorder: bool = True
     _emission: Any = field(default=None, repr=False)
     _timing: Any = field(default=None, repr=False)
+    _routing: Any = field(default=None, repr=False)
 
     @property
     def ebits(self) -> int:
@@ -133,7 +134,25 @@ class PartitionResult:
                  "schedule.json": json.dumps(schedule, indent=2) + "\n"}
         for i, text in enumerate(em.qpu_qasm):
             files[f"qpu{i}.qasm"] = text
+        if self._routing is not None:  # qpu<i>.routed.qasm per routed QPU, routing.json
+            files.update(self._routing.output_files())
         return files
+
+    def route(self, seed: int | None = None):
+        """Route each QPU's program onto its coupling map with SABRE
+        (:func:`araqne.backend.routing.route_qpu_programs`): SWAPs added per QPU, depth before
+        and after, the routed programs.  QPUs without a coupling map keep their program.
+
+        Emits first if needed; kept (and reported by :meth:`summary` and
+        :meth:`output_files`) until called again.  ``seed`` defaults to the partition's seed.
+        """
+        from .backend.routing import route_qpu_programs
+        em = self.emit()
+        t0 = time.perf_counter()
+        self._routing = route_qpu_programs(em, self.network,
+                                           seed=self.seed if seed is None else seed)
+        self.timings["routing"] = time.perf_counter() - t0
+        return self._routing
 
     def timing(self, distill_rounds: int = 0, **options):
         """Time and fidelity estimate of the emitted programs (a
@@ -246,6 +265,8 @@ class PartitionResult:
         out = self._summary_partition()
         out["ebits_model"] = int(self.ebits_model)
         out["emitted"] = em is not None
+        if self._routing is not None:
+            out["routing"] = self._routing.to_dict()
         if em is not None:
             out["layout"] = {"initial": [list(map(int, x)) for x in em.layout_initial],
                              "final": [list(map(int, x)) for x in em.layout_final]}

@@ -7,7 +7,9 @@ Commands
     written (``summary.json``, ``distributed.qasm``, ``qpu<i>.qasm``, ``schedule.json``) atomically;
     without it only circuits small enough for the API to emit (to count the Bell pairs really
     consumed) are emitted, so huge circuits stay fast and their e-bits are the cost-model
-    figure.  ``--verify`` emits and checks the distributed program by simulation.
+    figure.  ``--verify`` emits and checks the distributed program by simulation.  ``--route``
+    routes each QPU program onto its coupling map (SABRE) and reports the SWAPs added; with
+    ``--out`` it also writes ``qpu<i>.routed.qasm`` and ``routing.json``.
 ``araqne verify FILE --qpus K [...]``
     Partition, emit and verify; prints the report line; exit 0 on pass, 1 on fail.
 
@@ -448,6 +450,14 @@ def _print_table(summary: dict) -> None:
     physical = summary.get("physical_bell_pairs")
     if physical is not None and physical != summary["ebits"]:
         console.print(f"physical Bell pairs (QEC): [bold]{physical}[/bold]", highlight=False)
+    routing = summary.get("routing")
+    if routing is not None:
+        routed = [r for r in routing["qpus"] if r["routed"]]
+        parts = [f"{r['name']} ({r['coupling']}) {r['swaps_added']}, depth "
+                 f"{r['depth_before']} -> {r['depth_after']}" for r in routed]
+        console.print(f"SWAPs added by routing: [bold]{routing['swaps_added']}[/bold]"
+                      + (f" ({'; '.join(parts)})" if parts else
+                         " (no QPU declares a coupling map)"), highlight=False)
     timing = summary.get("timing")
     if timing is not None:
         from .backend.timing import format_seconds
@@ -486,9 +496,13 @@ def main() -> None:
 @click.option("--verify", "do_verify", is_flag=True,
               help="Emit and check the distributed program by simulation (exit 1 on failure; "
                    "--out is then not written).")
+@click.option("--route", "do_route", is_flag=True,
+              help="Route each QPU program onto its coupling map (SABRE) and report the SWAPs "
+                   "added; with --out also write qpu<i>.routed.qasm and routing.json.")
 @_common_options
 def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, network_file, seed,
-              effort, no_reorder, no_comm_aware, out, force, do_verify, as_json, quiet, debug):
+              effort, no_reorder, no_comm_aware, out, force, do_verify, do_route, as_json, quiet,
+              debug):
     """Partition CIRCUIT (OpenQASM 2 or 3) over a cluster of QPUs.
 
     The e-bits are those the emitted programs consume.  Circuits of more than 300,000
@@ -498,11 +512,11 @@ def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, ne
     cluster = _Cluster(qpus, capacity, comm_qubits, topology, code, distance, network_file)
     strategy = {"reorder": not no_reorder, "comm_aware": not no_comm_aware}
     _guarded(_partition)(circuit, cluster, seed, effort, out, force, do_verify, as_json,
-                         strategy=strategy, quiet=quiet, debug=debug)
+                         strategy=strategy, quiet=quiet, debug=debug, do_route=do_route)
 
 
 def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, strategy=None,
-               quiet=False, debug=False):
+               quiet=False, debug=False, do_route=False):
     ui = _UI(quiet, as_json)
     _check_out(out, force, [circuit, cluster.network_file])
     network = _check_cluster(cluster)
@@ -511,9 +525,12 @@ def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, s
     if do_verify:
         _check_verify_size(circ, VERIFY_MAX_QUBITS, None)
     result = _partition_circuit(ui, circ, network, seed, effort, t_frontend, strategy or {})
-    if out is not None or do_verify:
+    if out is not None or do_verify or do_route:
         with ui.stage("emitting the programs"):
             result.emit()
+    if do_route:
+        with ui.stage("routing the QPU programs"):
+            result.route(seed)
     report = _verify(ui, result, 3, 8, seed, VERIFY_MAX_QUBITS) if do_verify else None
     summary = result.summary()
     files = None
