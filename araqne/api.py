@@ -131,7 +131,7 @@ class PartitionResult:
         schedule = dict(em.schedule, timing=self.timing().to_dict())
         files = {"summary.json": json.dumps(self.summary(), indent=2) + "\n",
                  "distributed.qasm": em.distributed_qasm,
-                 "schedule.json": json.dumps(schedule, indent=2) + "\n"}
+                 "schedule.json": json.dumps(schedule, separators=(",", ":")) + "\n"}
         for i, text in enumerate(em.qpu_qasm):
             files[f"qpu{i}.qasm"] = text
         if self._routing is not None:  # qpu<i>.routed.qasm per routed QPU, routing.json
@@ -409,6 +409,10 @@ COMM_CHECK_MAX_OPS = 300_000
 """Largest circuit whose candidate partitions are emitted to count the Bell pairs they really
 consume under the communication-qubit limits."""
 
+COMM_EXCESS_TOLERANCE = 0.02
+"""Candidates are emitted only when the emitted Bell pairs exceed the model by more than this
+fraction (a few re-made copies on a large random circuit are not worth three emissions)."""
+
 
 def _comm_aware(result: PartitionResult, result_of, hg: Hypergraph, caps: np.ndarray, seed: int,
                 effort: float, timings: dict) -> PartitionResult:
@@ -421,7 +425,8 @@ def _comm_aware(result: PartitionResult, result_of, hg: Hypergraph, caps: np.nda
     (:meth:`Hypergraph.span_weighted`).  Ties keep the lower model cost.
     """
     em = result.emit()
-    if em.ebits <= result.ebits_model:
+    excess = em.ebits - result.ebits_model
+    if excess <= COMM_EXCESS_TOLERANCE * result.ebits_model:
         return result
     t0 = time.perf_counter()
     k = result.network.k
