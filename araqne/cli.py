@@ -598,5 +598,12 @@ def _verify_command(circuit, cluster, seed, effort, samples, shots, max_qubits, 
         raise VerificationFailed(f"verification failed: {report.summary()}")
 
 
+from .bench import bench  # noqa: E402  (registered last: they use the helpers above)
+from .plot import plot  # noqa: E402
+
+main.add_command(bench)
+main.add_command(plot)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
