@@ -38,6 +38,8 @@ otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import os
 import pathlib
@@ -227,8 +229,18 @@ def _declarations(text: str):
     return found
 
 
+_HUGE_INT = re.compile(r"(?<![\w.])\d{20,}(?![\w.])")
+
+
 def _prescan(text: str, name: str) -> None:
-    """Refuse register declarations above :data:`MAX_QUBITS` before qiskit allocates them."""
+    """Refuse register declarations above :data:`MAX_QUBITS` before qiskit allocates them, and
+    integers of 20 digits or more (Qiskit's OpenQASM 2 lexer panics on them)."""
+    huge = _HUGE_INT.search(text)
+    if huge is not None:
+        line, col = _linecol(text, huge.start())
+        digits = huge.group()
+        shown = digits if len(digits) <= 24 else digits[:24] + "..."
+        raise InputError(_fmt(name, f"integer {shown} is too large", line, col))
     totals = {"q": 0, "c": 0}
     for start, quantum, reg, size in _declarations(text):
         linestart = text.rfind("\n", 0, start) + 1
@@ -286,8 +298,11 @@ def _parse2(text: str, name: str, include_path):
         raise InputError(_relocate(msg, name)) from None
     except RecursionError:
         raise InputError(_fmt(name, "program nests too deeply")) from None
-    except Exception as exc:  # noqa: BLE001 - any parser failure is bad input
-        raise InputError(_fmt(name, f"OpenQASM 2 parse failed: {exc}")) from None
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any parser failure (even a Rust panic) is bad input
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(_fmt(name, f"OpenQASM 2 parse failed: {detail}")) from None
 
 
 _INCLUDED = re.compile(r"^\s*'?([^\s:'<>][^:]*?):(\d+),(\d+):\s*(.*?)'?\s*$", re.S)
@@ -322,7 +337,8 @@ def _parse3(text: str, name: str):
     limit = sys.getrecursionlimit()
     try:
         sys.setrecursionlimit(max(limit, 10_000))
-        return qasm3.loads(text)
+        with contextlib.redirect_stderr(io.StringIO()):  # ANTLR prints its own error lines
+            return qasm3.loads(text)
     except RecursionError:
         raise InputError(_fmt(name, "program nests too deeply")) from None
     except Exception as exc:  # noqa: BLE001 - any importer failure is bad input
@@ -436,7 +452,15 @@ def _convert(qc, name: str, nobits_msg: str) -> Circuit:
     if qc.num_qubits == 0:
         raise _ConvError(nobits_msg)
     conv = _Converter(qc)
-    circ = canonical_single_qubit(conv.run(name))
+    try:
+        circ = canonical_single_qubit(conv.run(name))
+    except OverflowError:
+        raise _ConvError("a gate angle is too large to be a number") from None
+    if not np.all(np.isfinite(circ.params)):
+        i = int(np.flatnonzero(~np.isfinite(circ.params))[0])
+        op = int(np.searchsorted(circ.pptr, i, side="right") - 1)
+        raise _ConvError(f"operation {op} ({GATES[int(circ.kind[op])].name}) has a non-finite "
+                         f"angle (inf or nan)")
     try:
         circ.validate()
     except ValueError as exc:
