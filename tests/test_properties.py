@@ -396,12 +396,6 @@ def test_bug_two_final_measurements_into_one_bit_verify(k):
     assert rep.passed, rep.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: METIS prints '***Cannot bisect a graph with 0 "
-                                       "vertices!' / '***You are trying to partition a graph "
-                                       "into too many parts!' on stdout and stderr when the "
-                                       "cluster has far more QPUs than the circuit has qubits "
-                                       "(2 on 5, 3 on 8; 'araqne partition --network F --json' "
-                                       "is then not JSON)")
 def test_distribute_prints_nothing(capfd):
     qc = QuantumCircuit(2)
     qc.cz(1, 0)

@@ -35,7 +35,7 @@ def metis_seed(hg, capacities: np.ndarray, seed: int) -> np.ndarray:
     if k == 1:
         return np.zeros(n, dtype=np.int64)
     xadj, adjncy, ew = hg.qubit_graph()
-    if adjncy.size == 0:
+    if adjncy.size == 0 or n <= 2 * k:  # METIS cannot split so few vertices (and says so)
         return fill_seed(n, capacities)
     total = float(capacities.sum())
     tpw = [float(c) / total for c in capacities]
