@@ -23,6 +23,7 @@ from .network import Network
 from .packets import Packets, find_windows
 from .partitioner import Partition, partition_hypergraph
 from .partitioner.cover import km1_after, optimal_sides
+from .partitioner.multilevel import detached_search
 
 
 @dataclass
@@ -326,7 +327,8 @@ def _as_circuit(circuit) -> Circuit:
 
 def partition(circuit, network: Network | None = None, *, qpus: int | None = None,
               capacity: int | None = None, seed: int = 0, effort: float = 1.0,
-              comm_aware: bool = True, reorder: bool = True) -> PartitionResult:
+              comm_aware: bool = True, reorder: bool = True,
+              detach: bool = True) -> PartitionResult:
     """Partition a circuit over a cluster with the fewest e-bits found.
 
     Parameters
@@ -350,6 +352,12 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         When the emitted programs need more Bell pairs than the model because communication
         qubits run short, also try partitions that favour short-lived linked copies and keep
         the one that emits fewest (circuits up to ``COMM_CHECK_MAX_OPS`` operations).
+    detach : bool
+        On an all-to-all network, also search placements in which a gate between two linked
+        copies runs on a QPU that holds neither of its qubits (multilevel V-cycles over the
+        packet hypergraph, :func:`araqne.partitioner.multilevel.detached_search`); kept when
+        it saves e-bits.  Skipped above ``DETACH_MAX_PINS`` pins or ``COMM_CHECK_MAX_OPS``
+        operations (detached gates are kept only when the emitted programs confirm them).
 
     Returns
     -------
@@ -400,10 +408,27 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
                                effort, timings, reorder)
 
     result = result_of(part)
+    plain = result
+    if (detach and network.all_to_all and k > 1 and hg.num_gates
+            and int(hg.epin.shape[0]) <= DETACH_MAX_PINS
+            and circ.num_ops <= COMM_CHECK_MAX_OPS):
+        t0 = time.perf_counter()
+        blocks, km1 = detached_search(hg, caps, part.part, part.side, seed=seed, effort=effort)
+        if km1 < result.ebits_model:
+            assignment = blocks[:circ.num_qubits].copy()
+            gate_qpu = gate_placement(circ, hg, assignment, None, blocks=blocks)
+            result = PartitionResult(circ, network, packets, hg, assignment, gate_qpu, km1,
+                                     seed, effort, timings, reorder)
+        timings["detach"] = time.perf_counter() - t0
     if comm_aware and k > 1 and circ.num_ops <= COMM_CHECK_MAX_OPS:
-        result = _comm_aware(result, result_of, hg, caps, seed, effort, timings)
+        others = [plain] if plain is not result else []
+        result = _comm_aware(result, result_of, hg, caps, seed, effort, timings, others)
     return result
 
+
+DETACH_MAX_PINS = 400_000
+"""Largest packet hypergraph (pins) on which free gates are also tried on third QPUs
+(multilevel V-cycles, :func:`araqne.partitioner.multilevel.detached_search`)."""
 
 COMM_CHECK_MAX_OPS = 300_000
 """Largest circuit whose candidate partitions are emitted to count the Bell pairs they really
@@ -415,14 +440,17 @@ fraction (a few re-made copies on a large random circuit are not worth three emi
 
 
 def _comm_aware(result: PartitionResult, result_of, hg: Hypergraph, caps: np.ndarray, seed: int,
-                effort: float, timings: dict) -> PartitionResult:
+                effort: float, timings: dict,
+                others: list[PartitionResult] | None = None) -> PartitionResult:
     """Keep the candidate whose emitted programs consume the fewest Bell pairs.
 
     The cost model counts one e-bit per linked copy whatever its lifetime; a QPU with few
     communication qubits must release and re-create long-lived copies.  When the emitted count
     exceeds the model, two candidates are also emitted: the same assignment with gates placed
     to favour short-lived copies, and a partition of the span-weighted hypergraph
-    (:meth:`Hypergraph.span_weighted`).  Ties keep the lower model cost.
+    (:meth:`Hypergraph.span_weighted`), and so are ``others`` (the partition before gates were
+    detached: a gate on a third QPU needs both operands' copies there, which is where
+    communication qubits run short first).  Ties keep the lower model cost.
     """
     em = result.emit()
     excess = em.ebits - result.ebits_model
@@ -434,7 +462,7 @@ def _comm_aware(result: PartitionResult, result_of, hg: Hypergraph, caps: np.nda
     base = Partition(result.assignment, optimal_sides(weighted, result.assignment, k,
                                                       np.zeros(hg.num_gates, dtype=np.int64)),
                      0)
-    candidates = [result, result_of(base)]
+    candidates = [result, result_of(base)] + list(others or [])
     try:
         table = None if result.network.all_to_all else result.network.steiner_table()
         candidates.append(result_of(partition_hypergraph(weighted, caps, seed=seed,
@@ -460,13 +488,19 @@ def network_cost(hg: Hypergraph, part, network: Network, circ: Circuit, gate_qpu
 
 
 def gate_placement(circ: Circuit, hg: Hypergraph, assignment: np.ndarray,
-                   side: np.ndarray) -> np.ndarray:
-    """QPU on which every operation runs, from the qubit assignment and gate sides."""
+                   side: np.ndarray | None, blocks: np.ndarray | None = None) -> np.ndarray:
+    """QPU on which every operation runs, from the qubit assignment and gate sides.
+
+    With ``blocks`` (the QPU of every hypergraph vertex, as from
+    :func:`araqne.partitioner.multilevel.detached_search`) a free gate runs on its own block,
+    which may hold neither of its qubits; ``side`` is then ignored.
+    """
     n = circ.num_qubits
-    blocks = np.empty(hg.num_vertices, dtype=np.int64)
-    blocks[:n] = assignment
-    if hg.num_gates:
-        blocks[n:] = assignment[hg.gate_qubits[np.arange(hg.num_gates), side]]
+    if blocks is None:
+        blocks = np.empty(hg.num_vertices, dtype=np.int64)
+        blocks[:n] = assignment
+        if hg.num_gates:
+            blocks[n:] = assignment[hg.gate_qubits[np.arange(hg.num_gates), side]]
     gate_qpu = assignment[circ.qargs[circ.qptr[:-1]]] if circ.num_ops else \
         np.zeros(0, dtype=np.int64)
     two = hg.op_anchor >= 0
@@ -477,14 +511,15 @@ def gate_placement(circ: Circuit, hg: Hypergraph, assignment: np.ndarray,
 
 def distribute(circuit, network: Network | None = None, *, qpus: int | None = None,
                capacity: int | None = None, seed: int = 0, effort: float = 1.0,
-               reorder: bool = True, comm_aware: bool = True) -> PartitionResult:
+               reorder: bool = True, comm_aware: bool = True,
+               detach: bool = True) -> PartitionResult:
     """Partition a circuit and emit the programs of every QPU.
 
     Same parameters as :func:`partition`; the result's :meth:`~PartitionResult.emit` is done,
     so ``summary()`` reports the Bell pairs the emitted programs consume.
     """
     result = partition(circuit, network, qpus=qpus, capacity=capacity, seed=seed, effort=effort,
-                       reorder=reorder, comm_aware=comm_aware)
+                       reorder=reorder, comm_aware=comm_aware, detach=detach)
     result.emit()
     return result
 

@@ -1,0 +1,332 @@
+"""Multilevel V-cycles over the whole packet hypergraph, free gates free to sit on any QPU.
+
+A V-cycle (as in KaHyPar's) starts from a balanced placement of every vertex, coarsens the
+hypergraph by matching vertices *of the same block* (heavy-edge rating ``sum w_e / (|e| - 1)``
+over the hyperedges they share), so that the placement projects exactly onto every coarser
+level, and then uncoarsens, refining each level with the k-way Fiduccia-Mattheyses passes of
+:func:`araqne.partitioner.detach.detach_refine`.  Moves of coarse vertices move whole clusters of
+qubits and gates at once, which escapes the local optima of single-vertex moves; a free gate
+(weight 0) moves to any QPU, so a gate may end on a QPU holding neither of its qubits (it then
+uses the linked copies of both there: pytket-dqc's detached gates).  Every level keeps the best
+balanced state, so a cycle never makes a placement worse.
+
+All kernels are numba-compiled over flat int64 arrays (``cache=True``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .detach import detach_refine, km1_of_blocks
+
+
+@njit(cache=True)
+def match_in_blocks(vweight, eptr, epin, vptr, vedge, eweight, blocks, order, max_weight,
+                    max_edge):
+    """Cluster id of every vertex after one round of rated matching within blocks.
+
+    Parameters
+    ----------
+    vweight, eptr, epin, vptr, vedge, eweight : ndarray of int64
+        The hypergraph.
+    blocks : ndarray of int64
+        Block of every vertex; only vertices of one block are matched.
+    order : ndarray of int64
+        Visiting order (random permutation).
+    max_weight : int
+        Largest weight a cluster may have.
+    max_edge : int
+        Hyperedges with more pins than this are ignored by the rating (they say little).
+
+    Returns
+    -------
+    cluster : ndarray of int64
+        Coarse vertex of every vertex (``0 .. nc-1``).
+    nc : int
+        Number of coarse vertices.
+    """
+    nv = vweight.shape[0]
+    cluster = np.full(nv, -1, dtype=np.int64)
+    rating = np.zeros(nv, dtype=np.float64)
+    touched = np.empty(nv, dtype=np.int64)
+    nc = 0
+    for idx in range(nv):
+        v = order[idx]
+        if cluster[v] >= 0:
+            continue
+        nt = 0
+        for i in range(vptr[v], vptr[v + 1]):
+            e = vedge[i]
+            size = eptr[e + 1] - eptr[e]
+            if size < 2 or size > max_edge:
+                continue
+            r = eweight[e] / (size - 1.0)
+            for j in range(eptr[e], eptr[e + 1]):
+                u = epin[j]
+                if u == v or cluster[u] >= 0 or blocks[u] != blocks[v]:
+                    continue
+                if vweight[u] + vweight[v] > max_weight:
+                    continue
+                if rating[u] == 0.0:
+                    touched[nt] = u
+                    nt += 1
+                rating[u] += r
+        best = -1
+        best_r = 0.0
+        for t in range(nt):
+            u = touched[t]
+            # prefer light partners: heavy clusters make balance hard at the coarse levels
+            r = rating[u] / (1.0 + vweight[u])
+            if r > best_r or (r == best_r and best >= 0 and u < best):
+                best = u
+                best_r = r
+            rating[u] = 0.0
+        cluster[v] = nc
+        if best >= 0:
+            cluster[best] = nc
+        nc += 1
+    return cluster, nc
+
+
+@njit(cache=True)
+def contract(nc, cluster, vweight, eptr, epin, eweight):
+    """The coarse hypergraph of a clustering (single-pin hyperedges dropped).
+
+    Returns ``(vweight, eptr, epin, eweight, vptr, vedge)`` of the coarse hypergraph.
+    """
+    cw = np.zeros(nc, dtype=np.int64)
+    for v in range(vweight.shape[0]):
+        cw[cluster[v]] += vweight[v]
+    ne = eptr.shape[0] - 1
+    mark = np.full(nc, -1, dtype=np.int64)
+    cptr = np.zeros(ne + 1, dtype=np.int64)
+    cpin = np.empty(epin.shape[0], dtype=np.int64)
+    cwt = np.empty(ne, dtype=np.int64)
+    m = 0
+    p = 0
+    for e in range(ne):
+        start = p
+        for j in range(eptr[e], eptr[e + 1]):
+            c = cluster[epin[j]]
+            if mark[c] != e:
+                mark[c] = e
+                cpin[p] = c
+                p += 1
+        if p - start >= 2:
+            cwt[m] = eweight[e]
+            m += 1
+            cptr[m] = p
+        else:
+            p = start
+    cptr = cptr[:m + 1].copy()
+    cpin = cpin[:p].copy()
+    cwt = cwt[:m].copy()
+    deg = np.zeros(nc + 1, dtype=np.int64)
+    for j in range(p):
+        deg[cpin[j] + 1] += 1
+    for c in range(nc):
+        deg[c + 1] += deg[c]
+    vedge = np.empty(p, dtype=np.int64)
+    fill = deg[:-1].copy()
+    for e in range(m):
+        for j in range(cptr[e], cptr[e + 1]):
+            c = cpin[j]
+            vedge[fill[c]] = e
+            fill[c] += 1
+    return cw, cptr, cpin, cwt, deg, vedge
+
+
+def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks: np.ndarray,
+            rng: np.random.Generator, passes: int = 6, coarsest: int = 0,
+            max_edge: int = 4096, fresh: bool = False, tries: int = 8) -> int:
+    """One V-cycle on ``blocks`` (improved in place); returns the final km1.
+
+    With ``fresh`` the coarsening ignores ``blocks`` (any two vertices may match) and the
+    coarsest level is partitioned anew (:func:`initial_blocks`, best of ``tries``): a
+    multilevel partition from scratch rather than a refinement of ``blocks``.
+
+    Parameters
+    ----------
+    eptr, epin, vptr, vedge, eweight, vweight : ndarray of int64
+        The hypergraph (all vertices).
+    caps : ndarray of int64
+        Capacity of every QPU.
+    blocks : ndarray of int64
+        Balanced block of every vertex.
+    rng : numpy.random.Generator
+        Visiting orders of the matchings.
+    passes : int
+        Fiduccia-Mattheyses passes per level at most.
+    coarsest : int
+        Stop coarsening at this many vertices (default ``max(40 * k, 200)``).
+    max_edge : int
+        Hyperedges larger than this do not drive the matching.
+    """
+    k = int(caps.shape[0])
+    coarsest = coarsest or max(40 * k, 200)
+    max_weight = max(1, int(caps.min()) // 4)
+    levels = []
+    cur = (vweight, eptr, epin, eweight, vptr, vedge)
+    cur_blocks = blocks
+    while cur[0].shape[0] > coarsest:
+        vw, ep, pn, ew, vp, ve = cur
+        order = rng.permutation(vw.shape[0]).astype(np.int64)
+        same = np.zeros(vw.shape[0], dtype=np.int64) if fresh else cur_blocks
+        cluster, nc = match_in_blocks(vw, ep, pn, vp, ve, ew, same, order, max_weight,
+                                      max_edge)
+        if nc > 0.92 * vw.shape[0]:
+            break
+        coarse = contract(nc, cluster, vw, ep, pn, ew)
+        coarse_blocks = np.empty(nc, dtype=np.int64)
+        coarse_blocks[cluster] = cur_blocks
+        levels.append((cur, cur_blocks, cluster))
+        cur = coarse
+        cur_blocks = coarse_blocks
+    stall = lambda nv: max(100, nv // 10)  # noqa: E731
+    vw, ep, pn, ew, vp, ve = cur
+    if fresh:
+        best_cost = -1
+        best_init = None
+        for _ in range(tries):
+            init = initial_blocks(vw, caps, rng)
+            if init is None:
+                continue
+            c = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, init, passes, stall(vw.shape[0]))
+            if best_init is None or c < best_cost:
+                best_cost, best_init = c, init
+        if best_init is None:
+            return -1
+        cur_blocks[:] = best_init
+    cost = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, cur_blocks, passes, stall(vw.shape[0]))
+    for fine, fine_blocks, cluster in reversed(levels):
+        fine_blocks[:] = cur_blocks[cluster]
+        vw, ep, pn, ew, vp, ve = fine
+        cost = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, fine_blocks, passes,
+                             stall(vw.shape[0]))
+        cur_blocks = fine_blocks
+    return int(cost)
+
+
+def initial_blocks(vweight: np.ndarray, caps: np.ndarray, rng: np.random.Generator):
+    """A random balanced placement of weighted vertices (heaviest first, into the QPU with
+    the most room, ties at random), or None when the greedy packing does not fit."""
+    k = int(caps.shape[0])
+    room = caps.astype(np.int64).copy()
+    order = np.lexsort((rng.random(vweight.shape[0]), -vweight))
+    blocks = np.empty(vweight.shape[0], dtype=np.int64)
+    for v in order:
+        w = int(vweight[v])
+        if w == 0:
+            blocks[v] = int(rng.integers(k))
+            continue
+        b = int(np.argmax(room + rng.random(k) * 0.5))
+        if room[b] < w:
+            return None
+        room[b] -= w
+        blocks[v] = b
+    return blocks
+
+
+def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 4,
+                         ) -> tuple[np.ndarray | None, int]:
+    """Best of ``runs`` multilevel partitions from scratch (free gates on any QPU).
+
+    Returns the QPU of every vertex and its km1, or ``(None, -1)`` when no run found a
+    balanced placement (capacities too tight for the coarse clusters).
+    """
+    caps = capacities.astype(np.int64)
+    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    rng = np.random.default_rng(seed)
+    best, best_cost = None, -1
+    for _ in range(runs):
+        blocks = np.zeros(vweight.shape[0], dtype=np.int64)
+        cost = v_cycle(hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps, blocks,
+                       rng, fresh=True)
+        if cost >= 0 and (best is None or cost < best_cost):
+            best, best_cost = blocks, cost
+    return best, best_cost
+
+
+def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int = 0,
+                      cycles: int = 4) -> tuple[np.ndarray, int]:
+    """Improve a placement of every vertex with V-cycles; return the best and its km1.
+
+    Parameters
+    ----------
+    hg : Hypergraph
+        Packet hypergraph.
+    capacities : ndarray of int64
+        Capacity of every QPU.
+    blocks : ndarray of int64
+        Balanced QPU of every vertex (qubits, then free gates), e.g. from
+        :meth:`araqne.partitioner.Partition.vertex_blocks`.
+    seed : int
+        Seed of the matchings.
+    cycles : int
+        V-cycles at most (stops at the first that gains nothing).
+    """
+    caps = capacities.astype(np.int64)
+    k = int(caps.shape[0])
+    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    best = blocks.astype(np.int64).copy()
+    best_cost = int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, best))
+    rng = np.random.default_rng(seed)
+    misses = 0
+    for _ in range(cycles):
+        trial = best.copy()
+        cost = v_cycle(hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps, trial,
+                       rng)
+        if cost < best_cost:
+            best, best_cost = trial, cost
+            misses = 0
+        else:
+            misses += 1
+            if misses >= 2:
+                break
+    return best, best_cost
+
+
+def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarray,
+                    seed: int = 0, effort: float = 1.0) -> tuple[np.ndarray, int]:
+    """Best placement found with free gates allowed on any QPU, never worse than the input.
+
+    V-cycles refine the partition of the main refinement (qubits plus gate sides); multilevel
+    partitions from scratch, each refined by V-cycles, compete with it.  Runs scale with
+    ``effort`` and shrink on large hypergraphs.
+
+    Parameters
+    ----------
+    hg : Hypergraph
+        Packet hypergraph.
+    capacities : ndarray of int64
+        Capacity of every QPU.
+    part, side : ndarray of int64
+        A balanced partition (:func:`araqne.partitioner.partition_hypergraph`).
+    seed : int
+        Random seed.
+    effort : float
+        Work budget (1.0 default).
+
+    Returns
+    -------
+    blocks : ndarray of int64
+        QPU of every vertex (qubits ``0 .. n-1`` then free gates).
+    km1 : int
+        Its all-to-all e-bits.
+    """
+    k = int(capacities.shape[0])
+    gq = hg.gate_qubits[np.arange(hg.num_gates), side] if hg.num_gates else \
+        np.zeros(0, dtype=np.int64)
+    start = np.concatenate([part, part[gq]]).astype(np.int64)
+    size = int(hg.epin.shape[0])
+    cycles = max(1, int(round(4 * effort)))
+    best, best_cost = multilevel_refine(hg, capacities, start, seed=seed, cycles=cycles)
+    runs = max(1, int(round(effort * min(8.0, max(1.0, 8_000 / max(size, 1))))))
+    fresh, fresh_cost = multilevel_partition(hg, capacities, seed=seed + 1, runs=runs)
+    if fresh is not None:
+        fresh, fresh_cost = multilevel_refine(hg, capacities, fresh, seed=seed + 2,
+                                              cycles=cycles)
+        if fresh_cost < best_cost:
+            best, best_cost = fresh, fresh_cost
+    return best, int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, best))
