@@ -24,6 +24,7 @@ from .packets import Packets, find_windows
 from .partitioner import Partition, partition_hypergraph
 from .partitioner.cover import km1_after, optimal_sides
 from .partitioner.multilevel import detached_search
+from .partitioner.timesliced import teleport_search
 
 
 @dataclass
@@ -65,6 +66,7 @@ class PartitionResult:
     effort: float
     timings: dict = field(default_factory=dict)
     reorder: bool = True
+    moves: list = field(default_factory=list)
     _emission: Any = field(default=None, repr=False)
     _timing: Any = field(default=None, repr=False)
     _routing: Any = field(default=None, repr=False)
@@ -88,7 +90,10 @@ class PartitionResult:
         if self._emission is None:
             from .backend import emit
             t0 = time.perf_counter()
-            if self.reorder:  # same windows and cost; paid copies made one after the other
+            if self.moves:  # state teleportation between slices: operations stay in order
+                self._emission = emit(self.circuit, self.packets, self.assignment,
+                                      self.gate_qpu, self.network, moves=self.moves)
+            elif self.reorder:  # same windows and cost; paid copies made one after the other
                 from .reorder import reorder_placed
                 ro = reorder_placed(self.circuit, self.packets, self.assignment, self.gate_qpu)
                 self._emission = ro.relabel(emit(ro.circuit, ro.packets, self.assignment,
@@ -266,6 +271,10 @@ class PartitionResult:
         out = self._summary_partition()
         out["ebits_model"] = int(self.ebits_model)
         out["emitted"] = em is not None
+        if self.moves:
+            names = [q.name for q in self.network.qpus]
+            out["moves"] = [{"before_op": int(op), "qubit": int(q), "from": names[a],
+                             "to": names[b]} for op, q, a, b in self.moves]
         if self._routing is not None:
             out["routing"] = self._routing.to_dict()
         if em is not None:
@@ -328,7 +337,7 @@ def _as_circuit(circuit) -> Circuit:
 def partition(circuit, network: Network | None = None, *, qpus: int | None = None,
               capacity: int | None = None, seed: int = 0, effort: float = 1.0,
               comm_aware: bool = True, reorder: bool = True,
-              detach: bool = True) -> PartitionResult:
+              detach: bool = True, teleport: bool = True) -> PartitionResult:
     """Partition a circuit over a cluster with the fewest e-bits found.
 
     Parameters
@@ -358,6 +367,11 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         packet hypergraph, :func:`araqne.partitioner.multilevel.detached_search`); kept when
         it saves e-bits.  Skipped above ``DETACH_MAX_PINS`` pins or ``COMM_CHECK_MAX_OPS``
         operations (detached gates are kept only when the emitted programs confirm them).
+    teleport : bool
+        On an all-to-all network, also search plans in which qubits teleport between time
+        slices (:func:`araqne.partitioner.timesliced.teleport_search`), each move one e-bit;
+        kept when its emitted programs consume fewer Bell pairs (circuits up to
+        ``TELEPORT_MAX_OPS`` operations).
 
     Returns
     -------
@@ -411,19 +425,69 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
     plain = result
     if (detach and network.all_to_all and k > 1 and hg.num_gates
             and int(hg.epin.shape[0]) <= DETACH_MAX_PINS
-            and circ.num_ops <= COMM_CHECK_MAX_OPS):
+            and circ.num_ops <= COMM_CHECK_MAX_OPS and int(network.comm().min()) >= 2):
         t0 = time.perf_counter()
         blocks, km1 = detached_search(hg, caps, part.part, part.side, seed=seed, effort=effort)
         if km1 < result.ebits_model:
             assignment = blocks[:circ.num_qubits].copy()
             gate_qpu = gate_placement(circ, hg, assignment, None, blocks=blocks)
-            result = PartitionResult(circ, network, packets, hg, assignment, gate_qpu, km1,
-                                     seed, effort, timings, reorder)
+            detached = PartitionResult(circ, network, packets, hg, assignment, gate_qpu, km1,
+                                       seed, effort, timings, reorder)
+            try:  # a gate on a third QPU holds two copies there at once
+                detached.emit()
+                result = detached
+            except InfeasibleError:
+                pass
         timings["detach"] = time.perf_counter() - t0
     if comm_aware and k > 1 and circ.num_ops <= COMM_CHECK_MAX_OPS:
         others = [plain] if plain is not result else []
         result = _comm_aware(result, result_of, hg, caps, seed, effort, timings, others)
+    if (teleport and network.all_to_all and k > 1 and circ.num_ops <= TELEPORT_MAX_OPS
+            and circ.num_two_qubit() and bool((hg.vweight == 1).all())
+            and int(network.comm().min()) >= 1):
+        t0 = time.perf_counter()
+        result = _teleport(result, circ, network, packets, hg, caps, seed, effort, timings)
+        timings["teleport"] = time.perf_counter() - t0
     return result
+
+
+TELEPORT_MAX_OPS = 300_000
+"""Largest circuit on which state teleportation (qubits changing QPU between time slices) is
+searched; every candidate is emitted to count its Bell pairs."""
+
+TELEPORT_SLICES = (1, 2, 3)
+"""Layers of two-qubit gates per time slice tried by the teleportation search."""
+
+
+def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets: Packets,
+              hg: Hypergraph, caps: np.ndarray, seed: int, effort: float,
+              timings: dict) -> PartitionResult:
+    """Keep a plan in which qubits teleport between time slices when it emits fewer e-bits.
+
+    Starting from the static result, :func:`araqne.partitioner.timesliced.teleport_search`
+    refines the time-sliced hypergraph for a few slice lengths; each plan whose model beats
+    the static emitted count is emitted (operations in input order, every move a state
+    teleportation) and the one consuming fewest Bell pairs wins.  Its ``ebits_model`` is the
+    count the same programs consume with unlimited communication qubits.
+    """
+    best = result
+    best_e = result.emit().ebits
+    for layers in TELEPORT_SLICES:
+        plan = teleport_search(circ, caps, result.assignment, result.gate_qpu,
+                               layers_per_slice=layers)
+        if not plan.moves or plan.km1 >= best_e:
+            continue
+        cand = PartitionResult(circ, network, packets, hg, plan.assignment, plan.gate_qpu,
+                               plan.km1, seed, effort, timings, False, moves=plan.moves)
+        try:
+            em = cand.emit()
+        except (InfeasibleError, ValueError):  # e.g. a cycle of moves between full QPUs
+            continue
+        cand.ebits_model = int(em.ebits_model)
+        if em.ebits < best_e:
+            best, best_e = cand, em.ebits
+    best.timings = timings
+    return best
 
 
 DETACH_MAX_PINS = 400_000
@@ -512,14 +576,15 @@ def gate_placement(circ: Circuit, hg: Hypergraph, assignment: np.ndarray,
 def distribute(circuit, network: Network | None = None, *, qpus: int | None = None,
                capacity: int | None = None, seed: int = 0, effort: float = 1.0,
                reorder: bool = True, comm_aware: bool = True,
-               detach: bool = True) -> PartitionResult:
+               detach: bool = True, teleport: bool = True) -> PartitionResult:
     """Partition a circuit and emit the programs of every QPU.
 
     Same parameters as :func:`partition`; the result's :meth:`~PartitionResult.emit` is done,
     so ``summary()`` reports the Bell pairs the emitted programs consume.
     """
     result = partition(circuit, network, qpus=qpus, capacity=capacity, seed=seed, effort=effort,
-                       reorder=reorder, comm_aware=comm_aware, detach=detach)
+                       reorder=reorder, comm_aware=comm_aware, detach=detach,
+                       teleport=teleport)
     result.emit()
     return result
 

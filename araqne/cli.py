@@ -231,6 +231,9 @@ def _cluster_options(func):
         click.option("--no-detach", "no_detach", is_flag=True,
                      help="Run every remote gate beside one of its qubits (no gates on a third "
                           "QPU between linked copies)."),
+        click.option("--no-teleport", "no_teleport", is_flag=True,
+                     help="Keep every qubit on one QPU for the whole circuit (no state "
+                          "teleportation between time slices)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -504,8 +507,8 @@ def main() -> None:
                    "added; with --out also write qpu<i>.routed.qasm and routing.json.")
 @_common_options
 def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, network_file, seed,
-              effort, no_reorder, no_comm_aware, no_detach, out, force, do_verify, do_route,
-              as_json, quiet, debug):
+              effort, no_reorder, no_comm_aware, no_detach, no_teleport, out, force, do_verify,
+              do_route, as_json, quiet, debug):
     """Partition CIRCUIT (OpenQASM 2 or 3) over a cluster of QPUs.
 
     The e-bits are those the emitted programs consume.  Circuits of more than 300,000
@@ -514,7 +517,7 @@ def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, ne
     """
     cluster = _Cluster(qpus, capacity, comm_qubits, topology, code, distance, network_file)
     strategy = {"reorder": not no_reorder, "comm_aware": not no_comm_aware,
-                "detach": not no_detach}
+                "detach": not no_detach, "teleport": not no_teleport}
     _guarded(_partition)(circuit, cluster, seed, effort, out, force, do_verify, as_json,
                          strategy=strategy, quiet=quiet, debug=debug, do_route=do_route)
 
@@ -570,15 +573,15 @@ def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, s
               show_default=True, help="Refuse a distributed program with more qubits.")
 @_common_options
 def verify(circuit, qpus, capacity, comm_qubits, topology, code, distance, network_file, seed,
-           effort, no_reorder, no_comm_aware, no_detach, samples, shots, max_qubits, as_json,
-           quiet, debug):
+           effort, no_reorder, no_comm_aware, no_detach, no_teleport, samples, shots, max_qubits,
+           as_json, quiet, debug):
     """Distribute CIRCUIT and check the distributed program against it by simulation.
 
     Prints the report line; exit 0 when it passes, 1 when it fails.
     """
     cluster = _Cluster(qpus, capacity, comm_qubits, topology, code, distance, network_file)
     strategy = {"reorder": not no_reorder, "comm_aware": not no_comm_aware,
-                "detach": not no_detach}
+                "detach": not no_detach, "teleport": not no_teleport}
     _guarded(_verify_command)(circuit, cluster, seed, effort, samples, shots, max_qubits,
                               as_json, strategy=strategy, quiet=quiet, debug=debug)
 

@@ -67,7 +67,7 @@ def test_fm_never_worsens_and_stays_balanced(seed, n, m, k):
     before = km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks)
     vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
     after = detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps,
-                          blocks, 6, 100)
+                          blocks, 6, 100, np.zeros(blocks.shape[0], dtype=np.int64), 1)
     assert after <= before
     assert after == km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks)
     assert _loads_ok(hg, blocks, caps)
@@ -85,7 +85,7 @@ def test_fm_with_full_qpus_swaps_qubits():
     before = km1_of_blocks(4, hg.eptr, hg.epin, hg.eweight, blocks)
     vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
     after = detach_refine(4, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps,
-                          blocks, 8, 1000)
+                          blocks, 8, 1000, np.zeros(blocks.shape[0], dtype=np.int64), 1)
     assert after < before
     assert np.bincount(blocks[:8], minlength=4).tolist() == [2, 2, 2, 2]
 

@@ -108,7 +108,8 @@ def _gains(v, k, blocks, vptr, vedge, cnt, eweight, out):
 
 
 @njit(cache=True)
-def _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight, slack, gains):
+def _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight, slack, gains,
+               vgroup):
     """Best target of ``v`` within the transient slack, and its gain (target -1 if none)."""
     _gains(v, k, blocks, vptr, vedge, cnt, eweight, gains)
     s = blocks[v]
@@ -118,7 +119,7 @@ def _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight, slac
     for p in range(k):
         if p == s:
             continue
-        if w > 0 and load[p] + w > cap[p] + slack:
+        if w > 0 and load[vgroup[v] * k + p] + w > cap[p] + slack:
             continue
         if best_t < 0 or gains[p] > best_g:
             best_t = p
@@ -128,15 +129,15 @@ def _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight, slac
 
 @njit(cache=True)
 def _balanced(load, cap, k):
-    for p in range(k):
-        if load[p] > cap[p]:
+    for i in range(load.shape[0]):
+        if load[i] > cap[i % k]:
             return False
     return True
 
 
 @njit(cache=True)
 def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max_passes,
-                  max_stall):
+                  max_stall, vgroup, ngroups):
     """Refine a placement of every vertex (qubits and free gates) in place; return its km1.
 
     Parameters
@@ -155,6 +156,12 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
         Fiduccia-Mattheyses passes at most (stops earlier at a pass without gain).
     max_stall : int
         Moves a pass may make past its best prefix before it gives up.
+    vgroup : ndarray of int64
+        Capacity group of every vertex (0 for all when there is one capacity per QPU; the time
+        slice of a (qubit, slice) vertex in a time-sliced hypergraph, whose QPUs then have
+        their capacity in every slice).
+    ngroups : int
+        Number of groups.
 
     A move that overfills a QPU is at once followed by the best move of a weighted vertex out of
     that QPU into one with room (a swap), so every recorded state is balanced.
@@ -162,10 +169,10 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
     nv = blocks.shape[0]
     ne = eptr.shape[0] - 1
     cnt = block_counts(k, eptr, epin, blocks)
-    load = np.zeros(k, dtype=np.int64)
+    load = np.zeros(ngroups * k, dtype=np.int64)
     slack = 0
     for v in range(nv):
-        load[blocks[v]] += vweight[v]
+        load[vgroup[v] * k + blocks[v]] += vweight[v]
         if vweight[v] > slack:
             slack = vweight[v]
     nheavy = 0
@@ -201,7 +208,7 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
         hsize = 0
         for v in range(nv):
             t, g = _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight,
-                              slack, gains)
+                              slack, gains, vgroup)
             if t >= 0:
                 stamp[v] += 1
                 hsize = _push(hkey, hitem, hsize, g * scale + (nv - v), v)
@@ -215,7 +222,7 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
             if locked[v]:
                 continue
             t, g = _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight,
-                              slack, gains)
+                              slack, gains, vgroup)
             if t < 0:
                 continue
             if g * scale + (nv - v) != key:  # stale entry: queue the current one
@@ -226,7 +233,8 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
                 if rebalance == 1:
                     # the move overfilled QPU t: move the best other weighted vertex (locked or
                     # not: the rollback replays moves in reverse) out of it into a QPU with room
-                    if load[t] <= cap[t]:
+                    grp = vgroup[v] * k
+                    if load[grp + t] <= cap[t]:
                         break
                     src = t
                     moved = v
@@ -234,11 +242,11 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
                     g = 0
                     for i in range(heavy.shape[0]):
                         u = heavy[i]
-                        if u == moved or blocks[u] != src:
+                        if u == moved or blocks[u] != src or vgroup[u] * k != grp:
                             continue
                         _gains(u, k, blocks, vptr, vedge, cnt, eweight, gains)
                         for p in range(k):
-                            if p != src and load[p] + vweight[u] <= cap[p]:
+                            if p != src and load[grp + p] + vweight[u] <= cap[p]:
                                 if v < 0 or gains[p] > g:
                                     v = u
                                     t = p
@@ -247,8 +255,8 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
                         break
                 s = blocks[v]
                 blocks[v] = t
-                load[s] -= vweight[v]
-                load[t] += vweight[v]
+                load[vgroup[v] * k + s] -= vweight[v]
+                load[vgroup[v] * k + t] += vweight[v]
                 cur -= g
                 locked[v] = True
                 mv_v[nmoves] = v
@@ -265,7 +273,8 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
                             u = epin[j]
                             if not locked[u] and hsize < heap_cap:
                                 tu, gu = _best_move(u, k, blocks, vptr, vedge, cnt, eweight,
-                                                    load, cap, vweight, slack, gains)
+                                                    load, cap, vweight, slack, gains,
+                                                    vgroup)
                                 if tu >= 0:
                                     hsize = _push(hkey, hitem, hsize, gu * scale + (nv - u), u)
             if not _balanced(load, cap, k):
@@ -280,7 +289,7 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
                 for u in range(nv):
                     if not locked[u]:
                         tu, gu = _best_move(u, k, blocks, vptr, vedge, cnt, eweight, load, cap,
-                                            vweight, slack, gains)
+                                            vweight, slack, gains, vgroup)
                         if tu >= 0:
                             hsize = _push(hkey, hitem, hsize, gu * scale + (nv - u), u)
         for i in range(nmoves - 1, best_len - 1, -1):
@@ -288,8 +297,8 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
             t = blocks[v]
             s = mv_from[i]
             blocks[v] = s
-            load[t] -= vweight[v]
-            load[s] += vweight[v]
+            load[vgroup[v] * k + t] -= vweight[v]
+            load[vgroup[v] * k + s] += vweight[v]
             for j in range(vptr[v], vptr[v + 1]):
                 e = vedge[j]
                 cnt[e * k + t] -= 1
@@ -332,7 +341,8 @@ def detach(hg, part: np.ndarray, side: np.ndarray, capacities: np.ndarray,
     trial = blocks.copy()
     after = int(detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight,
                               capacities.astype(np.int64), trial, max_passes,
-                              max(200, (n + hg.num_gates) // 20)))
+                              max(200, (n + hg.num_gates) // 20),
+                              np.zeros(blocks.shape[0], dtype=np.int64), 1))
     if after < before:
         return trial, after
     return blocks, before

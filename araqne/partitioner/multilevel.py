@@ -192,18 +192,20 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
             init = initial_blocks(vw, caps, rng)
             if init is None:
                 continue
-            c = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, init, passes, stall(vw.shape[0]))
+            c = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, init, passes, stall(vw.shape[0]),
+                              np.zeros(vw.shape[0], dtype=np.int64), 1)
             if best_init is None or c < best_cost:
                 best_cost, best_init = c, init
         if best_init is None:
             return -1
         cur_blocks[:] = best_init
-    cost = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, cur_blocks, passes, stall(vw.shape[0]))
+    cost = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, cur_blocks, passes, stall(vw.shape[0]),
+                         np.zeros(vw.shape[0], dtype=np.int64), 1)
     for fine, fine_blocks, cluster in reversed(levels):
         fine_blocks[:] = cur_blocks[cluster]
         vw, ep, pn, ew, vp, ve = fine
         cost = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, fine_blocks, passes,
-                             stall(vw.shape[0]))
+                             stall(vw.shape[0]), np.zeros(vw.shape[0], dtype=np.int64), 1)
         cur_blocks = fine_blocks
     return int(cost)
 

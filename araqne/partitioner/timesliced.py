@@ -1,0 +1,209 @@
+"""State teleportation: a time-sliced packet hypergraph in which qubits may change QPU.
+
+The circuit is cut into time slices at operation indices ``starts[1:]``.  Qubit ``q`` in slice
+``t`` becomes its own vertex ``t * n + q`` (a *virtual qubit*): the virtual circuit is the
+input with every operand renamed so, which splits every window at the slice boundaries, and its
+packet hypergraph (:func:`araqne.hypergraph.build_hypergraph`) is the gate-teleportation part of
+the model.  A 2-pin *move* hyperedge joins ``(q, t)`` and ``(q, t + 1)``: cut, it costs one
+e-bit, the teleportation of ``q``'s state from one QPU to the other between the slices.  Every
+QPU holds at most its capacity of qubits in every slice (one capacity group per slice).
+
+:func:`teleport_search` starts from a static partition (every slice alike), refines the
+time-sliced hypergraph with the k-way FM of :func:`araqne.partitioner.detach.detach_refine`
+(free gates on any QPU, one capacity per slice) and returns the per-slice placement: the QPU of
+every qubit at the start, the QPU on which every operation runs and the list of moves
+``(op_index, qubit, from_qpu, to_qpu)`` that :func:`araqne.backend.emission.emit` performs.
+Windows that cross a slice boundary without a move stay whole in the emitted programs, so the
+emitted count is at most the model's (it is what gets reported).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..hypergraph import build_hypergraph, incidence
+from ..ir import KIND_NQ, Circuit
+from ..packets import find_windows
+from .detach import detach_refine, km1_of_blocks
+
+
+@dataclass
+class TeleportPlan:
+    """A placement that changes over time.
+
+    Attributes
+    ----------
+    assignment : ndarray of int64
+        QPU of every qubit at the start.
+    gate_qpu : ndarray of int64
+        QPU on which every operation runs.
+    moves : list of (int, int, int, int)
+        ``(op_index, qubit, from_qpu, to_qpu)``: teleport ``qubit`` right before operation
+        ``op_index``.
+    km1 : int
+        The model's e-bits (packets within slices plus one per move).
+    """
+
+    assignment: np.ndarray
+    gate_qpu: np.ndarray
+    moves: list
+    km1: int
+
+
+def slice_starts(circ: Circuit, layers_per_slice: int) -> np.ndarray:
+    """First operation of every slice: a new slice every ``layers_per_slice`` layers of
+    two-qubit gates (ASAP layers over the qubits)."""
+    n = circ.num_qubits
+    m = circ.num_ops
+    depth = np.zeros(n, dtype=np.int64)
+    layer = np.zeros(m, dtype=np.int64)
+    nq = KIND_NQ[circ.kind]
+    qptr, qargs = circ.qptr, circ.qargs
+    running = 0
+    for i in range(m):  # noqa: one pass; circuits here are small (teleport search is bounded)
+        if nq[i] == 2:
+            a, b = qargs[qptr[i]], qargs[qptr[i] + 1]
+            d = max(depth[a], depth[b]) + 1
+            depth[a] = depth[b] = d
+            running = max(running, d)
+        layer[i] = running
+    # operations are kept in program order: slice of op i = its running layer / L
+    slice_of = layer // max(1, layers_per_slice)
+    starts = np.flatnonzero(np.diff(slice_of, prepend=-1) > 0)
+    if starts.shape[0] == 0 or starts[0] != 0:
+        starts = np.concatenate([[0], starts])
+    return starts.astype(np.int64)
+
+
+def virtual_circuit(circ: Circuit, starts: np.ndarray) -> Circuit:
+    """The circuit with qubit ``q`` of slice ``t`` renamed ``t * n + q``."""
+    n = circ.num_qubits
+    op_slice = np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1
+    slot_op = np.repeat(np.arange(circ.num_ops), np.diff(circ.qptr))
+    qargs = circ.qargs + n * op_slice[slot_op]
+    return replace(circ, num_qubits=n * int(starts.shape[0]), qargs=qargs.astype(np.int64))
+
+
+def sliced_hypergraph(circ: Circuit, starts: np.ndarray):
+    """Time-sliced hypergraph: the virtual circuit's packet hypergraph plus move hyperedges.
+
+    Returns ``(hg, vgroup)``: the hypergraph (qubit vertices ``t * n + q``) and the capacity
+    group (slice) of every vertex.
+    """
+    n = circ.num_qubits
+    T = int(starts.shape[0])
+    virt = virtual_circuit(circ, starts)
+    hg = build_hypergraph(virt, find_windows(virt))
+    nv = hg.num_qubits + hg.num_gates
+    ne = hg.eptr.shape[0] - 1
+    pe = np.repeat(np.arange(ne, dtype=np.int64), np.diff(hg.eptr))
+    pv = hg.epin
+    if T > 1:
+        src = np.arange(n * (T - 1), dtype=np.int64)
+        me = ne + np.arange(src.shape[0], dtype=np.int64)
+        pe = np.concatenate([pe, me, me])
+        pv = np.concatenate([pv, src, src + n])
+        order = np.lexsort((pv, pe))
+        pe, pv = pe[order], pv[order]
+    nmove = n * (T - 1) if T > 1 else 0
+    eptr, vptr, vedge = incidence(pe, pv, ne + nmove, nv)
+    hg = replace(hg, eptr=eptr, epin=pv, vptr=vptr, vedge=vedge,
+                 eweight=np.concatenate([hg.eweight, np.ones(nmove, dtype=np.int64)]))
+    vgroup = np.zeros(nv, dtype=np.int64)
+    vgroup[:n * T] = np.arange(n * T) // n
+    return hg, vgroup, virt
+
+
+def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.ndarray,
+                   load: np.ndarray, caps: np.ndarray) -> list:
+    """Order the moves of one slice boundary so that every one lands in a free data slot.
+
+    A move into a QPU with room goes first (preferably one that frees a slot another move
+    waits for); when every remaining move targets a full QPU (a cycle), one qubit of it takes
+    a detour through a QPU with room (one more e-bit).
+
+    Raises
+    ------
+    ValueError
+        When a cycle of full QPUs cannot be broken (no QPU has a free data qubit).
+    """
+    pending = [(int(q), int(before[q]), int(after[q])) for q in qubits]
+    load = load.astype(np.int64).copy()
+    out = []
+    while pending:
+        wanted = {b for _, _, b in pending}
+        feasible = [i for i, (_, _, b) in enumerate(pending) if load[b] < caps[b]]
+        if feasible:
+            # first a move that frees a slot some other move waits for
+            i = next((j for j in feasible if pending[j][1] in wanted), feasible[0])
+            q, a, b = pending.pop(i)
+            out.append((op, q, a, b))
+            load[a] -= 1
+            load[b] += 1
+        else:
+            q, a, b = pending[0]
+            room = np.flatnonzero(load < caps)
+            if room.shape[0] == 0:
+                raise ValueError("a cycle of moves between full QPUs")
+            c = int(room[0])
+            out.append((op, q, a, c))
+            load[a] -= 1
+            load[c] += 1
+            pending[0] = (q, c, b)
+    return out
+
+
+def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarray,
+                    gate_qpu: np.ndarray, layers_per_slice: int = 1,
+                    passes: int = 8) -> TeleportPlan:
+    """Refine a static placement into one where qubits may teleport between slices.
+
+    Parameters
+    ----------
+    circ : Circuit
+        The circuit.
+    capacities : ndarray of int64
+        Data qubits of every QPU (in every slice).
+    assignment, gate_qpu : ndarray of int64
+        A static placement (QPU of every qubit, QPU of every operation).
+    layers_per_slice : int
+        Layers of two-qubit gates per slice.
+    passes : int
+        FM passes at most.
+
+    Returns
+    -------
+    TeleportPlan
+    """
+    n = circ.num_qubits
+    k = int(capacities.shape[0])
+    starts = slice_starts(circ, layers_per_slice)
+    T = int(starts.shape[0])
+    hg, vgroup, virt = sliced_hypergraph(circ, starts)
+    nv = hg.num_qubits + hg.num_gates
+    blocks = np.empty(nv, dtype=np.int64)
+    blocks[:n * T] = np.tile(assignment, T)
+    two = hg.op_anchor >= n * T
+    blocks[hg.op_anchor[two]] = gate_qpu[two]
+    vweight = np.concatenate([np.ones(n * T, dtype=np.int64),
+                              np.zeros(hg.num_gates, dtype=np.int64)])
+    km1 = int(detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight,
+                            capacities.astype(np.int64), blocks, passes, max(200, nv // 10),
+                            vgroup, T))
+    loc = blocks[:n * T].reshape(T, n)
+    moves = []
+    caps = capacities.astype(np.int64)
+    for t in range(1, T):
+        changed = np.flatnonzero(loc[t] != loc[t - 1])
+        if changed.shape[0]:
+            load = np.bincount(loc[t - 1], minlength=k)
+            moves.extend(sequence_moves(int(starts[t]), changed, loc[t - 1], loc[t], load, caps))
+    op_slice = np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1
+    first = circ.qargs[circ.qptr[:-1]] if circ.num_ops else np.zeros(0, dtype=np.int64)
+    new_gate_qpu = loc[op_slice, first] if circ.num_ops else np.zeros(0, dtype=np.int64)
+    anchored = hg.op_anchor >= 0
+    new_gate_qpu = new_gate_qpu.astype(np.int64)
+    new_gate_qpu[anchored] = blocks[hg.op_anchor[anchored]]
+    return TeleportPlan(loc[0].copy(), new_gate_qpu, moves, km1)

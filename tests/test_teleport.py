@@ -1,0 +1,124 @@
+"""State teleportation: the time-sliced hypergraph, move sequencing, emission and simulation."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from qiskit import qasm2
+
+from araqne import suite
+from araqne.api import _as_circuit, partition
+from araqne.cli import main
+from araqne.hypergraph import build_hypergraph
+from araqne.network import Network
+from araqne.packets import find_windows
+from araqne.partitioner.detach import km1_of_blocks
+from araqne.partitioner.timesliced import (sequence_moves, slice_starts, sliced_hypergraph,
+                                           teleport_search, virtual_circuit)
+from araqne.verification import verify_program
+
+from helpers import random_circuit
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 8), m=st.integers(1, 50),
+       layers=st.integers(1, 4))
+def test_sliced_hypergraph_of_a_static_placement(seed, n, m, layers):
+    """Every slice alike: no move hyperedge is cut, and splitting windows at the slice
+    boundaries can only add e-bits to the static packet cost."""
+    rng = np.random.default_rng(seed)
+    circ = random_circuit(n, m, rng, gates=("cz", "cp", "cx", "h", "rz", "x"))
+    starts = slice_starts(circ, layers)
+    assert starts[0] == 0 and np.all(np.diff(starts) > 0)
+    T = starts.shape[0]
+    virt = virtual_circuit(circ, starts)
+    assert virt.num_qubits == n * T and virt.num_ops == circ.num_ops
+    assert np.array_equal(virt.qargs % n, circ.qargs)
+    hg, vgroup, _ = sliced_hypergraph(circ, starts)
+    k = 2
+    part = rng.integers(0, k, n)
+    blocks = np.concatenate([np.tile(part, T), np.zeros(hg.num_gates, dtype=np.int64)])
+    gq = hg.gate_qubits[:, 0] if hg.num_gates else np.zeros(0, dtype=np.int64)
+    blocks[n * T:] = blocks[gq]
+    sliced = km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks)
+    static_hg = build_hypergraph(circ, find_windows(circ))
+    sblocks = np.concatenate([part, part[static_hg.gate_qubits[:, 0]]]) if \
+        static_hg.num_gates else part.copy()
+    static = km1_of_blocks(k, static_hg.eptr, static_hg.epin, static_hg.eweight, sblocks)
+    assert sliced >= static
+    assert np.array_equal(vgroup[:n * T], np.repeat(np.arange(T), n))
+
+
+def test_moves_are_sequenced_into_free_slots():
+    caps = np.array([2, 2, 2])
+    before = np.array([0, 0, 1, 1, 2])
+    after = np.array([1, 1, 0, 0, 2])  # a swap of two pairs between full QPUs 0 and 1
+    load = np.bincount(before, minlength=3)
+    moves = sequence_moves(7, np.flatnonzero(before != after), before, after, load, caps)
+    where = before.copy()
+    load = load.copy()
+    for op, q, a, b in moves:
+        assert op == 7 and where[q] == a
+        assert load[b] < caps[b]
+        load[a] -= 1
+        load[b] += 1
+        where[q] = b
+    assert np.array_equal(where, after)
+    assert len(moves) == 5  # four moves, one detour through QPU 2
+
+
+def test_moves_between_full_qpus_with_no_room_are_refused():
+    with pytest.raises(ValueError):
+        sequence_moves(0, np.array([0, 1]), np.array([0, 1]), np.array([1, 0]),
+                       np.array([1, 1]), np.array([1, 1]))
+
+
+def test_quantum_volume_teleports_and_verifies():
+    """QV-10 on 2 QPUs: teleporting qubits between slices costs fewer e-bits than any static
+    placement found, every e-bit is an emitted ``epr``, and the programs simulate to the
+    input circuit."""
+    qc = suite.quantum_volume(10, seed=2)
+    net = Network.uniform(2, 6, 2)
+    moving = partition(qc, net, seed=0)
+    static = partition(qc, net, seed=0, teleport=False)
+    assert moving.moves and not static.moves
+    em = moving.emit()
+    assert em.ebits < static.emit().ebits
+    assert em.ebits == len(re.findall(r"^\s*epr ", em.distributed_qasm, re.M))
+    state_pairs = [p for p in em.schedule["pairs"] if p["protocol"] == "state"]
+    assert len(state_pairs) == len(moving.moves)  # all-to-all: one Bell pair per move
+    summary = moving.summary()
+    assert len(summary["moves"]) == len(moving.moves)
+    assert {m["from"] for m in summary["moves"]} <= {"qpu0", "qpu1"}
+    report = verify_program(qc, em.distributed_qasm, em.layout_initial, em.layout_final,
+                            samples=2, shots=4, seed=3)
+    assert report.passed, report.summary()
+
+
+def test_teleport_plan_model_matches_emission_with_enough_comm_qubits():
+    circ = _as_circuit(suite.quantum_volume(16, seed=1))
+    net = Network.uniform(2, 9, 64)
+    static = partition(circ, net, seed=0, teleport=False)
+    plan = teleport_search(circ, net.capacities(), static.assignment, static.gate_qpu, 2)
+    assert plan.km1 < static.ebits_model
+    from araqne.backend.emission import emit
+    em = emit(circ, static.packets, plan.assignment, plan.gate_qpu, net, moves=plan.moves)
+    # windows that cross a boundary without a move stay whole: never more than the model
+    assert em.ebits <= plan.km1
+
+
+def test_cli_no_teleport_flag(tmp_path):
+    path = tmp_path / "qv.qasm"
+    path.write_text(qasm2.dumps(suite.quantum_volume(10, seed=2)))
+    runner = CliRunner()
+    args = ["partition", str(path), "--qpus", "2", "--capacity", "6", "--json"]
+    with_moves = json.loads(runner.invoke(main, args).output)
+    without = json.loads(runner.invoke(main, args + ["--no-teleport"]).output)
+    assert with_moves["moves"] and "moves" not in without
+    assert with_moves["ebits"] < without["ebits"]
