@@ -455,8 +455,12 @@ TELEPORT_MAX_OPS = 300_000
 """Largest circuit on which state teleportation (qubits changing QPU between time slices) is
 searched; every candidate is emitted to count its Bell pairs."""
 
-TELEPORT_SLICES = (1, 2, 3)
+TELEPORT_SLICES = (2, 3)
 """Layers of two-qubit gates per time slice tried by the teleportation search."""
+
+TELEPORT_PROMISE = 1.1
+"""Multilevel V-cycles refine the best flat teleportation plan only when its model is within
+this factor of the static emitted count (else teleporting will not win: packets do)."""
 
 
 def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets: Packets,
@@ -465,16 +469,25 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
     """Keep a plan in which qubits teleport between time slices when it emits fewer e-bits.
 
     Starting from the static result, :func:`araqne.partitioner.timesliced.teleport_search`
-    refines the time-sliced hypergraph for a few slice lengths; each plan whose model beats
-    the static emitted count is emitted (operations in input order, every move a state
-    teleportation) and the one consuming fewest Bell pairs wins.  Its ``ebits_model`` is the
+    refines the time-sliced hypergraph with flat FM passes for a few slice lengths, then with
+    multilevel V-cycles for the most promising length; a plan whose model beats the static
+    emitted count is emitted (operations in input order, every move a state teleportation)
+    and the one consuming fewest Bell pairs wins.  Its ``ebits_model`` is the
     count the same programs consume with unlimited communication qubits.
     """
     best = result
     best_e = result.emit().ebits
-    for layers in TELEPORT_SLICES:
-        plan = teleport_search(circ, caps, result.assignment, result.gate_qpu,
-                               layers_per_slice=layers)
+    # flat FM for every slice length, then V-cycles for the most promising one
+    flat = [teleport_search(circ, caps, result.assignment, result.gate_qpu,
+                            layers_per_slice=layers, cycles=0) for layers in TELEPORT_SLICES]
+    pick = min(range(len(flat)), key=lambda i: flat[i].km1)
+    plans = [flat[pick]]
+    if flat[pick].km1 < TELEPORT_PROMISE * best_e:  # worth V-cycles
+        cycles = max(1, int(round(4 * effort)))
+        plans.insert(0, teleport_search(circ, caps, result.assignment, result.gate_qpu,
+                                        layers_per_slice=TELEPORT_SLICES[pick], cycles=cycles,
+                                        seed=seed))
+    for plan in plans:
         if not plan.moves or plan.km1 >= best_e:
             continue
         cand = PartitionResult(circ, network, packets, hg, plan.assignment, plan.gate_qpu,

@@ -100,13 +100,15 @@ def test_contraction_preserves_km1_of_projected_blocks(seed, n, m, k):
     vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
     order = rng.permutation(vweight.shape[0]).astype(np.int64)
     cluster, nc = match_in_blocks(vweight, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight,
-                                  blocks, order, 2, 4096)
+                                  blocks, order, 2, 4096,
+                                  np.zeros(vweight.shape[0], dtype=np.int64))
     # matched vertices share a block, so the placement is well defined on clusters
     coarse_blocks = np.empty(nc, dtype=np.int64)
     coarse_blocks[cluster] = blocks
     assert np.array_equal(coarse_blocks[cluster], blocks)
-    cw, cptr, cpin, cwt, cvptr, cvedge = contract(nc, cluster, vweight, hg.eptr, hg.epin,
-                                                  hg.eweight)
+    cw, cptr, cpin, cwt, cvptr, cvedge, _ = contract(nc, cluster, vweight, hg.eptr, hg.epin,
+                                                     hg.eweight,
+                                                     np.zeros(vweight.shape[0], dtype=np.int64))
     assert cw.sum() == vweight.sum() and cw.max(initial=0) <= max(2, vweight.max(initial=0))
     assert km1_of_blocks(k, cptr, cpin, cwt, coarse_blocks) == \
         km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks)

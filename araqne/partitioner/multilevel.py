@@ -23,7 +23,7 @@ from .detach import detach_refine, km1_of_blocks
 
 @njit(cache=True)
 def match_in_blocks(vweight, eptr, epin, vptr, vedge, eweight, blocks, order, max_weight,
-                    max_edge):
+                    max_edge, vgroup):
     """Cluster id of every vertex after one round of rated matching within blocks.
 
     Parameters
@@ -38,6 +38,9 @@ def match_in_blocks(vweight, eptr, epin, vptr, vedge, eweight, blocks, order, ma
         Largest weight a cluster may have.
     max_edge : int
         Hyperedges with more pins than this are ignored by the rating (they say little).
+    vgroup : ndarray of int64
+        Capacity group of every vertex: two weighted vertices match only within a group, so
+        that every cluster's weight counts against one group.
 
     Returns
     -------
@@ -68,6 +71,8 @@ def match_in_blocks(vweight, eptr, epin, vptr, vedge, eweight, blocks, order, ma
                     continue
                 if vweight[u] + vweight[v] > max_weight:
                     continue
+                if vweight[u] > 0 and vweight[v] > 0 and vgroup[u] != vgroup[v]:
+                    continue
                 if rating[u] == 0.0:
                     touched[nt] = u
                     nt += 1
@@ -90,14 +95,18 @@ def match_in_blocks(vweight, eptr, epin, vptr, vedge, eweight, blocks, order, ma
 
 
 @njit(cache=True)
-def contract(nc, cluster, vweight, eptr, epin, eweight):
+def contract(nc, cluster, vweight, eptr, epin, eweight, vgroup):
     """The coarse hypergraph of a clustering (single-pin hyperedges dropped).
 
-    Returns ``(vweight, eptr, epin, eweight, vptr, vedge)`` of the coarse hypergraph.
+    Returns ``(vweight, eptr, epin, eweight, vptr, vedge, vgroup)`` of the coarse hypergraph
+    (a cluster's group is that of its weighted members).
     """
     cw = np.zeros(nc, dtype=np.int64)
+    cg = np.zeros(nc, dtype=np.int64)
     for v in range(vweight.shape[0]):
         cw[cluster[v]] += vweight[v]
+        if vweight[v] > 0:
+            cg[cluster[v]] = vgroup[v]
     ne = eptr.shape[0] - 1
     mark = np.full(nc, -1, dtype=np.int64)
     cptr = np.zeros(ne + 1, dtype=np.int64)
@@ -134,12 +143,13 @@ def contract(nc, cluster, vweight, eptr, epin, eweight):
             c = cpin[j]
             vedge[fill[c]] = e
             fill[c] += 1
-    return cw, cptr, cpin, cwt, deg, vedge
+    return cw, cptr, cpin, cwt, deg, vedge, cg
 
 
 def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks: np.ndarray,
             rng: np.random.Generator, passes: int = 6, coarsest: int = 0,
-            max_edge: int = 4096, fresh: bool = False, tries: int = 8) -> int:
+            max_edge: int = 4096, fresh: bool = False, tries: int = 8,
+            vgroup: np.ndarray | None = None, ngroups: int = 1) -> int:
     """One V-cycle on ``blocks`` (improved in place); returns the final km1.
 
     With ``fresh`` the coarsening ignores ``blocks`` (any two vertices may match) and the
@@ -162,29 +172,34 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
         Stop coarsening at this many vertices (default ``max(40 * k, 200)``).
     max_edge : int
         Hyperedges larger than this do not drive the matching.
+    vgroup, ngroups : ndarray of int64, int
+        Capacity group of every vertex and their number (one group by default; one per time
+        slice in :mod:`araqne.partitioner.timesliced`).
     """
     k = int(caps.shape[0])
+    if vgroup is None:
+        vgroup = np.zeros(vweight.shape[0], dtype=np.int64)
     coarsest = coarsest or max(40 * k, 200)
     max_weight = max(1, int(caps.min()) // 4)
     levels = []
-    cur = (vweight, eptr, epin, eweight, vptr, vedge)
+    cur = (vweight, eptr, epin, eweight, vptr, vedge, vgroup)
     cur_blocks = blocks
     while cur[0].shape[0] > coarsest:
-        vw, ep, pn, ew, vp, ve = cur
+        vw, ep, pn, ew, vp, ve, vg = cur
         order = rng.permutation(vw.shape[0]).astype(np.int64)
         same = np.zeros(vw.shape[0], dtype=np.int64) if fresh else cur_blocks
         cluster, nc = match_in_blocks(vw, ep, pn, vp, ve, ew, same, order, max_weight,
-                                      max_edge)
+                                      max_edge, vg)
         if nc > 0.92 * vw.shape[0]:
             break
-        coarse = contract(nc, cluster, vw, ep, pn, ew)
+        coarse = contract(nc, cluster, vw, ep, pn, ew, vg)
         coarse_blocks = np.empty(nc, dtype=np.int64)
         coarse_blocks[cluster] = cur_blocks
         levels.append((cur, cur_blocks, cluster))
         cur = coarse
         cur_blocks = coarse_blocks
     stall = lambda nv: max(100, nv // 10)  # noqa: E731
-    vw, ep, pn, ew, vp, ve = cur
+    vw, ep, pn, ew, vp, ve, vg = cur
     if fresh:
         best_cost = -1
         best_init = None
@@ -193,19 +208,19 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
             if init is None:
                 continue
             c = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, init, passes, stall(vw.shape[0]),
-                              np.zeros(vw.shape[0], dtype=np.int64), 1)
+                              vg, ngroups)
             if best_init is None or c < best_cost:
                 best_cost, best_init = c, init
         if best_init is None:
             return -1
         cur_blocks[:] = best_init
     cost = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, cur_blocks, passes, stall(vw.shape[0]),
-                         np.zeros(vw.shape[0], dtype=np.int64), 1)
+                         vg, ngroups)
     for fine, fine_blocks, cluster in reversed(levels):
         fine_blocks[:] = cur_blocks[cluster]
-        vw, ep, pn, ew, vp, ve = fine
+        vw, ep, pn, ew, vp, ve, vg = fine
         cost = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, fine_blocks, passes,
-                             stall(vw.shape[0]), np.zeros(vw.shape[0], dtype=np.int64), 1)
+                             stall(vw.shape[0]), vg, ngroups)
         cur_blocks = fine_blocks
     return int(cost)
 
@@ -251,7 +266,8 @@ def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 
 
 
 def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int = 0,
-                      cycles: int = 4) -> tuple[np.ndarray, int]:
+                      cycles: int = 4, vgroup: np.ndarray | None = None,
+                      ngroups: int = 1) -> tuple[np.ndarray, int]:
     """Improve a placement of every vertex with V-cycles; return the best and its km1.
 
     Parameters
@@ -266,7 +282,9 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
     seed : int
         Seed of the matchings.
     cycles : int
-        V-cycles at most (stops at the first that gains nothing).
+        V-cycles at most (stops after two that gain nothing).
+    vgroup, ngroups : ndarray of int64, int, optional
+        Capacity groups (see :func:`v_cycle`).
     """
     caps = capacities.astype(np.int64)
     k = int(caps.shape[0])
@@ -278,7 +296,7 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
     for _ in range(cycles):
         trial = best.copy()
         cost = v_cycle(hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps, trial,
-                       rng)
+                       rng, vgroup=vgroup, ngroups=ngroups)
         if cost < best_cost:
             best, best_cost = trial, cost
             misses = 0

@@ -27,6 +27,7 @@ from ..hypergraph import build_hypergraph, incidence
 from ..ir import KIND_NQ, Circuit
 from ..packets import find_windows
 from .detach import detach_refine, km1_of_blocks
+from .multilevel import multilevel_refine
 
 
 @dataclass
@@ -157,7 +158,7 @@ def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.nd
 
 def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarray,
                     gate_qpu: np.ndarray, layers_per_slice: int = 1,
-                    passes: int = 8) -> TeleportPlan:
+                    passes: int = 8, cycles: int = 4, seed: int = 0) -> TeleportPlan:
     """Refine a static placement into one where qubits may teleport between slices.
 
     Parameters
@@ -172,6 +173,11 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
         Layers of two-qubit gates per slice.
     passes : int
         FM passes at most.
+    cycles : int
+        Multilevel V-cycles after the flat passes (coarsening within slices,
+        :func:`araqne.partitioner.multilevel.multilevel_refine`); 0 for none.
+    seed : int
+        Seed of the V-cycles' matchings.
 
     Returns
     -------
@@ -192,6 +198,9 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     km1 = int(detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight,
                             capacities.astype(np.int64), blocks, passes, max(200, nv // 10),
                             vgroup, T))
+    if cycles:
+        blocks, km1 = multilevel_refine(hg, capacities, blocks, seed=seed, cycles=cycles,
+                                        vgroup=vgroup, ngroups=T)
     loc = blocks[:n * T].reshape(T, n)
     moves = []
     caps = capacities.astype(np.int64)
