@@ -90,7 +90,13 @@ class PartitionResult:
         if self._emission is None:
             from .backend import emit
             t0 = time.perf_counter()
-            if self.moves:  # state teleportation between slices: operations stay in order
+            if self.moves and self.reorder:  # reordered between the moves only
+                from .reorder import reorder_with_moves
+                ro = reorder_with_moves(self.circuit, self.packets, self.assignment,
+                                        self.gate_qpu, self.moves)
+                self._emission = ro.relabel(emit(ro.circuit, ro.packets, self.assignment,
+                                                 ro.gate_qpu, self.network, moves=self.moves))
+            elif self.moves:
                 self._emission = emit(self.circuit, self.packets, self.assignment,
                                       self.gate_qpu, self.network, moves=self.moves)
             elif self.reorder:  # same windows and cost; paid copies made one after the other
@@ -491,7 +497,8 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
         if not plan.moves or plan.km1 >= best_e:
             continue
         cand = PartitionResult(circ, network, packets, hg, plan.assignment, plan.gate_qpu,
-                               plan.km1, seed, effort, timings, False, moves=plan.moves)
+                               plan.km1, seed, effort, timings, result.reorder,
+                               moves=plan.moves)
         try:
             em = cand.emit()
         except (InfeasibleError, ValueError):  # e.g. a cycle of moves between full QPUs

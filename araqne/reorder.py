@@ -515,3 +515,41 @@ def reorder_placed(circ: Circuit, packets: Packets | None, assignment, gate_qpu)
     used = new_packets.slot_window >= 0
     window_of[new_packets.slot_window[used]] = packets.slot_window[slot_of[used]]
     return Reordered(new, new_packets, gate_qpu[order], order, window_of)
+
+
+def reorder_with_moves(circ: Circuit, packets: Packets | None, assignment, gate_qpu,
+                       moves) -> Reordered:
+    """:func:`reorder_placed` for a placement that changes by state teleportation.
+
+    The operations are reordered only within the segments between the operations before which
+    qubits move (``moves``: ``(op_index, qubit, from_qpu, to_qpu)``), each with the placement
+    of its segment, so every move keeps its index and happens between the same operations.
+    """
+    if packets is None:
+        packets = find_windows(circ)
+    gate_qpu = np.asarray(gate_qpu, dtype=np.int64)
+    m = circ.num_ops
+    where = np.asarray(assignment, dtype=np.int64).copy()
+    by_op: dict[int, list] = {}
+    for op, q, _a, b in moves:
+        by_op.setdefault(int(op), []).append((int(q), int(b)))
+    cuts = sorted(c for c in by_op if 0 < c < m)
+    for q, b in by_op.get(0, ()):
+        where[q] = b
+    parts = []
+    bounds = [0] + cuts + [m]
+    for s, e in zip(bounds[:-1], bounds[1:]):
+        if s > 0:
+            for q, b in by_op[s]:
+                where[q] = b
+        if e > s:
+            seg = apply_permutation(circ, np.arange(s, e, dtype=np.int64))
+            parts.append(s + reorder_permutation(seg, where, gate_qpu[s:e]))
+    order = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    new = apply_permutation(circ, order)
+    new_packets = find_windows(new)
+    slot_of = _gather_csr(circ.qptr, np.arange(circ.qargs.shape[0], dtype=np.int64), order)[1]
+    window_of = np.full(new_packets.num_windows, -1, dtype=np.int64)
+    used = new_packets.slot_window >= 0
+    window_of[new_packets.slot_window[used]] = packets.slot_window[slot_of[used]]
+    return Reordered(new, new_packets, gate_qpu[order], order, window_of)

@@ -19,8 +19,8 @@ from araqne.hypergraph import build_hypergraph
 from araqne.network import Network
 from araqne.packets import find_windows
 from araqne.partitioner.detach import km1_of_blocks
-from araqne.partitioner.timesliced import (sequence_moves, slice_starts, sliced_hypergraph,
-                                           teleport_search, virtual_circuit)
+from araqne.partitioner.timesliced import (extended_hypergraph, sequence_moves, slice_starts,
+                                           sliced_hypergraph, teleport_search, virtual_circuit)
 from araqne.verification import verify_program
 
 from helpers import random_circuit
@@ -53,6 +53,34 @@ def test_sliced_hypergraph_of_a_static_placement(seed, n, m, layers):
     static = km1_of_blocks(k, static_hg.eptr, static_hg.epin, static_hg.eweight, sblocks)
     assert sliced >= static
     assert np.array_equal(vgroup[:n * T], np.repeat(np.arange(T), n))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 8), m=st.integers(1, 50),
+       layers=st.integers(1, 4), k=st.integers(2, 3))
+def test_extended_hypergraph_of_a_static_placement_is_exact(seed, n, m, layers, k):
+    """Whole windows over (qubit, slice) vertices: a placement that never moves costs exactly
+    the static packet cost, and every operation's anchor is a vertex of its own slice."""
+    rng = np.random.default_rng(seed)
+    circ = random_circuit(n, m, rng, gates=("cz", "cp", "cx", "h", "rz", "x", "swap", "ry"))
+    starts = slice_starts(circ, layers)
+    T = starts.shape[0]
+    hg, vgroup = extended_hypergraph(circ, starts)
+    static_hg = build_hypergraph(circ, find_windows(circ))
+    part = rng.integers(0, k, n)
+    side = rng.integers(0, 2, static_hg.num_gates)
+    gblk = part[static_hg.gate_qubits[np.arange(static_hg.num_gates), side]] if \
+        static_hg.num_gates else np.zeros(0, dtype=np.int64)
+    blocks = np.concatenate([np.tile(part, T), gblk]).astype(np.int64)
+    sblocks = np.concatenate([part, gblk]).astype(np.int64)
+    assert km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks) == \
+        km1_of_blocks(k, static_hg.eptr, static_hg.epin, static_hg.eweight, sblocks)
+    op_slice = np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1
+    pinned = (hg.op_anchor >= 0) & (hg.op_anchor < n * T)
+    assert np.array_equal(hg.op_anchor[pinned] // n, op_slice[pinned])
+    assert np.array_equal(hg.op_anchor[pinned] % n, static_hg.op_anchor[pinned])
+    gates = hg.op_anchor >= n * T
+    assert np.array_equal(hg.op_anchor[gates] - n * T, static_hg.op_anchor[gates] - n)
 
 
 def test_moves_are_sequenced_into_free_slots():

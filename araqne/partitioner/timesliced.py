@@ -117,6 +117,77 @@ def sliced_hypergraph(circ: Circuit, starts: np.ndarray):
     return hg, vgroup, virt
 
 
+def extended_hypergraph(circ: Circuit, starts: np.ndarray, packets=None):
+    """Time-extended hypergraph: whole windows over (qubit, slice) vertices, plus moves.
+
+    Unlike :func:`sliced_hypergraph`, a window is not split at slice boundaries: its root pins
+    are ``(q, t)`` for every slice ``t`` the window spans, so a window whose root stays put
+    costs exactly what the emitted programs pay, and one whose root moves mid-window costs at
+    least one more copy (the emitter then splits it at the move).  Free-gate vertices are those
+    of :func:`araqne.hypergraph.build_hypergraph`; a gate pinned to its partner (role other)
+    pins ``(partner, slice of the gate)``.
+
+    Returns ``(hg, vgroup)`` with qubit vertices ``t * n + q`` and ``hg.op_anchor`` in that
+    numbering.
+    """
+    if packets is None:
+        packets = find_windows(circ)
+    static = build_hypergraph(circ, packets)
+    n = circ.num_qubits
+    T = int(starts.shape[0])
+    F = static.num_gates
+    nq = n * T
+    nw = packets.num_windows
+    op_slice = (np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1).astype(
+        np.int64)
+    # root pins over the slices each window spans
+    t0 = op_slice[packets.first] if nw else np.zeros(0, dtype=np.int64)
+    t1 = op_slice[packets.last] if nw else np.zeros(0, dtype=np.int64)
+    span = t1 - t0 + 1
+    we = np.repeat(np.arange(nw, dtype=np.int64), span)
+    offs = np.arange(we.shape[0], dtype=np.int64) - np.repeat(np.cumsum(span) - span, span)
+    wv = (np.repeat(t0, span) + offs) * n + np.repeat(packets.root.astype(np.int64), span)
+    pin_e = [we]
+    pin_v = [wv]
+    gv = nq + np.arange(F, dtype=np.int64)
+    if F:
+        pin_e += [static.gate_edges[:, 0], static.gate_edges[:, 1]]
+        pin_v += [gv, gv]
+    two = np.flatnonzero(KIND_NQ[circ.kind] == 2)
+    s0 = circ.qptr[two]
+    q0, q1 = circ.qargs[s0], circ.qargs[s0 + 1]
+    w0, w1 = packets.slot_window[s0], packets.slot_window[s0 + 1]
+    ts = op_slice[two]
+    p0 = (w0 >= 0) & (w1 < 0)
+    p1 = (w1 >= 0) & (w0 < 0)
+    pin_e += [w0[p0], w1[p1]]
+    pin_v += [ts[p0] * n + q1[p0], ts[p1] * n + q0[p1]]
+    if T > 1:
+        src = np.arange(n * (T - 1), dtype=np.int64)
+        me = nw + src
+        pin_e += [me, me]
+        pin_v += [src, src + n]
+    pe = np.concatenate(pin_e).astype(np.int64)
+    pv = np.concatenate(pin_v).astype(np.int64)
+    nv = nq + F
+    key = np.unique(pe * nv + pv)
+    pe, pv = key // nv, key % nv
+    ne = nw + (n * (T - 1) if T > 1 else 0)
+    eptr, vptr, vedge = incidence(pe, pv, ne, nv)
+    anchor = static.op_anchor.copy()
+    pinned = (anchor >= 0) & (anchor < n)
+    gate = anchor >= n
+    anchor[pinned] = op_slice[pinned] * n + anchor[pinned]
+    anchor[gate] += nq - n
+    hg = replace(static, num_qubits=nq, eptr=eptr, epin=pv, vptr=vptr, vedge=vedge,
+                 eweight=np.ones(ne, dtype=np.int64), vweight=np.ones(nq, dtype=np.int64),
+                 op_anchor=anchor, roots=np.zeros(ne, dtype=np.int64),
+                 espan=np.zeros(ne, dtype=np.int64))
+    vgroup = np.zeros(nv, dtype=np.int64)
+    vgroup[:nq] = np.arange(nq) // n
+    return hg, vgroup
+
+
 def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.ndarray,
                    load: np.ndarray, caps: np.ndarray) -> list:
     """Order the moves of one slice boundary so that every one lands in a free data slot.
@@ -158,7 +229,8 @@ def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.nd
 
 def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarray,
                     gate_qpu: np.ndarray, layers_per_slice: int = 1,
-                    passes: int = 8, cycles: int = 4, seed: int = 0) -> TeleportPlan:
+                    passes: int = 8, cycles: int = 4, seed: int = 0,
+                    extended: bool = True) -> TeleportPlan:
     """Refine a static placement into one where qubits may teleport between slices.
 
     Parameters
@@ -178,6 +250,9 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
         :func:`araqne.partitioner.multilevel.multilevel_refine`); 0 for none.
     seed : int
         Seed of the V-cycles' matchings.
+    extended : bool
+        Model windows whole over the slices they span (:func:`extended_hypergraph`, default)
+        rather than split at every boundary (:func:`sliced_hypergraph`).
 
     Returns
     -------
@@ -187,7 +262,10 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     k = int(capacities.shape[0])
     starts = slice_starts(circ, layers_per_slice)
     T = int(starts.shape[0])
-    hg, vgroup, virt = sliced_hypergraph(circ, starts)
+    if extended:
+        hg, vgroup = extended_hypergraph(circ, starts)
+    else:
+        hg, vgroup, _ = sliced_hypergraph(circ, starts)
     nv = hg.num_qubits + hg.num_gates
     blocks = np.empty(nv, dtype=np.int64)
     blocks[:n * T] = np.tile(assignment, T)
