@@ -645,4 +645,4 @@ def verify(circuit, network: Network | None = None, *, qpus: int | None = None,
 def check_cost(result: PartitionResult) -> int:
     """Recompute the e-bits of ``result`` with the plain-Python reference (slow; for tests)."""
     return reference_cost(result.circuit, result.assignment, result.gate_qpu, result.network,
-                          result.packets)  # compare with result.ebits_model
+                          result.packets, moves=result.moves)  # compare with ebits_model

@@ -68,7 +68,8 @@ def window_qpus(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequence[int
 
 
 def cost(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequence[int],
-         network: Network | None = None, packets: Packets | None = None) -> int:
+         network: Network | None = None, packets: Packets | None = None,
+         moves: Sequence | None = None) -> int:
     """E-bits consumed by running ``circ`` with this assignment and gate placement.
 
     Parameters
@@ -84,12 +85,19 @@ def cost(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequence[int],
         Steiner tree joining its root's QPU to the QPUs it serves.
     packets : Packets, optional
         Windows of ``circ`` (computed when omitted).
+    moves : sequence of (int, int, int, int), optional
+        State teleportations ``(op_index, qubit, from_qpu, to_qpu)`` done right before
+        operation ``op_index`` (``assignment`` is then the placement at the start): each costs
+        the hops of ``network.path`` (one on an all-to-all network), and a window whose root
+        moves is cut there, each piece needing its own copies from the root's QPU of the time.
 
     Returns
     -------
     int
         Total e-bits (logical).
     """
+    if moves:
+        return _cost_with_moves(circ, assignment, gate_qpu, network, packets, moves)
     need = window_qpus(circ, assignment, gate_qpu, packets)
     if packets is None:
         packets = find_windows(circ)
@@ -101,6 +109,59 @@ def cost(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequence[int],
         if general:
             home = int(assignment[int(packets.root[w])])
             total += int(network.steiner_cost(home, frozenset(targets)))
+        else:
+            total += len(targets)
+    return total
+
+
+def _cost_with_moves(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequence[int],
+                     network: Network | None, packets: Packets | None, moves: Sequence) -> int:
+    """:func:`cost` of a placement that changes by state teleportation (plain Python)."""
+    if packets is None:
+        packets = find_windows(circ)
+    general = network is not None and not network.all_to_all
+    where = [int(a) for a in assignment]
+    piece = [0] * circ.num_qubits  # moves of each qubit so far: its windows' piece number
+    at_op: dict[int, list] = {}
+    for op, q, a, b in moves:
+        at_op.setdefault(int(op), []).append((int(q), int(a), int(b)))
+    total = 0
+    need: dict[tuple[int, int], set[int]] = {}
+    home: dict[tuple[int, int], int] = {}
+
+    def apply(op: int) -> int:
+        hops = 0
+        for q, a, b in at_op.get(op, ()):
+            if where[q] != a:
+                raise ValueError(f"move before operation {op}: qubit {q} is on QPU "
+                                 f"{where[q]}, not {a}")
+            hops += len(network.path(a, b)) - 1 if general else 1
+            where[q] = b
+            piece[q] += 1
+        return hops
+
+    for i in range(circ.num_ops):
+        total += apply(i)
+        if KIND_NQ[circ.kind[i]] != 2:
+            continue
+        at = int(gate_qpu[i])
+        for slot in range(int(circ.qptr[i]), int(circ.qptr[i + 1])):
+            q = int(circ.qargs[slot])
+            w = int(packets.slot_window[slot])
+            if w < 0:
+                if where[q] != at:
+                    raise ValueError(
+                        f"operation {i} runs on QPU {at} but its qubit {q}, which it does "
+                        f"not act on diagonally, is on QPU {where[q]}")
+            else:
+                key = (w, piece[q])
+                home.setdefault(key, where[q])
+                if where[q] != at:
+                    need.setdefault(key, set()).add(at)
+    total += apply(circ.num_ops)
+    for key, targets in need.items():
+        if general:
+            total += int(network.steiner_cost(home[key], frozenset(targets)))
         else:
             total += len(targets)
     return total

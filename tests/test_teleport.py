@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from qiskit import qasm2
 
 from araqne import suite
-from araqne.api import _as_circuit, partition
+from araqne.api import _as_circuit, check_cost, partition
 from araqne.cli import main
 from araqne.hypergraph import build_hypergraph
 from araqne.network import Network
+from araqne.objective import cost
 from araqne.packets import find_windows
 from araqne.partitioner.detach import km1_of_blocks
 from araqne.partitioner.timesliced import (extended_hypergraph, sequence_moves, slice_starts,
@@ -117,6 +118,8 @@ def test_quantum_volume_teleports_and_verifies():
     static = partition(qc, net, seed=0, teleport=False)
     assert moving.moves and not static.moves
     em = moving.emit()
+    # the plain-Python reference, moves included, is the count with unlimited comm qubits
+    assert check_cost(moving) == moving.ebits_model <= em.ebits
     assert em.ebits < static.emit().ebits
     assert em.ebits == len(re.findall(r"^\s*epr ", em.distributed_qasm, re.M))
     state_pairs = [p for p in em.schedule["pairs"] if p["protocol"] == "state"]
@@ -139,6 +142,8 @@ def test_teleport_plan_model_matches_emission_with_enough_comm_qubits():
     em = emit(circ, static.packets, plan.assignment, plan.gate_qpu, net, moves=plan.moves)
     # windows that cross a boundary without a move stay whole: never more than the model
     assert em.ebits <= plan.km1
+    assert em.ebits == cost(circ, plan.assignment, plan.gate_qpu, net, static.packets,
+                            moves=plan.moves)
 
 
 def test_cli_no_teleport_flag(tmp_path):
