@@ -377,7 +377,8 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         On an all-to-all network, also search plans in which qubits teleport between time
         slices (:func:`araqne.partitioner.timesliced.teleport_search`), each move one e-bit;
         kept when its emitted programs consume fewer Bell pairs (circuits up to
-        ``TELEPORT_MAX_OPS`` operations).
+        ``TELEPORT_MAX_OPS`` operations, on clusters with at least one free data qubit: a
+        move needs somewhere to land).
 
     Returns
     -------
@@ -450,7 +451,7 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         result = _comm_aware(result, result_of, hg, caps, seed, effort, timings, others)
     if (teleport and network.all_to_all and k > 1 and circ.num_ops <= TELEPORT_MAX_OPS
             and circ.num_two_qubit() and bool((hg.vweight == 1).all())
-            and int(network.comm().min()) >= 1):
+            and int(network.comm().min()) >= 1 and int(caps.sum()) > circ.num_qubits):
         t0 = time.perf_counter()
         result = _teleport(result, circ, network, packets, hg, caps, seed, effort, timings)
         timings["teleport"] = time.perf_counter() - t0
