@@ -530,6 +530,30 @@ def _for_ranges(code: str):
     return out
 
 
+_SCALAR_QUBIT = re.compile(r"(?<![\w$])(?:qubit\s+" + _WORD + r"|qreg\s+" + _WORD
+                           + r")\s*;")
+
+
+def declared_qubits(text: str, version: int = 3) -> int | None:
+    """Qubits an OpenQASM program declares, read without parsing it (comments and strings
+    skipped, sizes in any literal form, constant expressions and ``const`` integers), or None
+    when a size is too large to compute (beyond 2**64).
+
+    A size that is not a constant integer is not counted (the parser refuses it).  Used to
+    refuse a program too large to simulate before parsing it.
+    """
+    code = _code_only(text, version)
+    total = len(_SCALAR_QUBIT.findall(code)) if version != 2 else 0
+    for _, quantum, _, _, value in _declarations(code, version):
+        if not quantum:
+            continue
+        if value is _TooLarge:
+            return None
+        if isinstance(value, int) and value > 0:
+            total += value
+    return total
+
+
 _HUGE_INT = re.compile(r"(?<![\w.])\d{20,}(?![\w.])")
 
 

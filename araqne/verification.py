@@ -152,23 +152,18 @@ class VerifyReport:
 # loading
 
 
-_QUBIT_DECL = re.compile(
-    r"\bqubit\s*\[\s*(\d+)\s*\]\s*[A-Za-z_]\w*\s*;"  # qubit[n] name;
-    r"|\bqubit\s+[A-Za-z_]\w*\s*;"                    # qubit name;
-    r"|\bqreg\s+[A-Za-z_]\w*\s*\[\s*(\d+)\s*\]\s*;"    # qreg name[n];
-)
-_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _BIT_DECL = re.compile(r"\bbit\s+([A-Za-z_]\w*)\s*;")
 _INDEXED_CMP = re.compile(r"([A-Za-z_]\w*\s*\[\s*\d+\s*\])\s*(==|!=)\s*([01])\b(?!\s*\.)")
 
 
-def _count_declared_qubits(text: str) -> int:
-    """Qubits declared by OpenQASM 2/3 text, counted without parsing the program."""
-    total = 0
-    for m in _QUBIT_DECL.finditer(text):
-        n = m.group(1) or m.group(2)
-        total += int(n) if n is not None else 1
-    return total
+def _count_declared_qubits(text: str) -> int | float:
+    """Qubits declared by OpenQASM 3 text, counted without parsing the program
+    (:func:`araqne.frontend.declared_qubits`: any literal form, constant expressions,
+    comments skipped); ``math.inf`` for a size beyond 2**64."""
+    from .frontend import declared_qubits
+
+    n = declared_qubits(text, 3)
+    return math.inf if n is None else n
 
 
 def _normalise_conditions(text: str) -> str:
@@ -226,8 +221,7 @@ def load_program(source, *, max_qubits: int | None = None):
     """
     text = _read_text(source)
     if max_qubits is not None:
-        n = _count_declared_qubits(_COMMENT.sub("", text))
-        _check_limit(n, max_qubits)
+        _check_limit(_count_declared_qubits(text), max_qubits)
     import qiskit.qasm3 as qasm3
 
     try:
@@ -237,10 +231,11 @@ def load_program(source, *, max_qubits: int | None = None):
         raise InputError(f"distributed program: cannot parse OpenQASM 3: {msg}") from None
 
 
-def _check_limit(n: int, max_qubits: int) -> None:
+def _check_limit(n: int | float, max_qubits: int) -> None:
     if n > max_qubits:
+        shown = "more than 2**64" if n == math.inf else n
         raise InputError(
-            f"distributed program has {n} qubits, more than the verification limit of "
+            f"distributed program has {shown} qubits, more than the verification limit of "
             f"{max_qubits} (max_qubits); statevector simulation needs 2^n amplitudes")
 
 
