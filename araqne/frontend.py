@@ -609,7 +609,9 @@ def _prescan(text: str, name: str, version: int | None = None) -> None:
       Qiskit would allocate them for minutes.
     * Integers of 20 digits or more (Qiskit's OpenQASM 2 lexer panics on them).
     * OpenQASM 3 only: parentheses nested deeper than :data:`MAX_NESTING` (the parser takes
-      time quadratic in the depth).
+      time quadratic in the depth), and a ``for`` loop over a constant range of more than
+      :data:`MAX_UNROLLED_OPS` values (Qiskit lists a range longer than ``sys.maxsize`` as it
+      reads it; shorter ones are sized with their body before unrolling, in the conversion).
 
     Every refusal is an :class:`InputError` ``name:line:col: message``.
     """
