@@ -297,6 +297,10 @@ class _TooLarge(Exception):
     """An integer expression whose value leaves the 64-bit range."""
 
 
+class _TooDeep(Exception):
+    """An integer expression nested too deeply to read (hundreds of parentheses)."""
+
+
 _EXPR_TOKEN = re.compile(
     r"\s+|(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+)(?![\w.])|(\d[\d_]*)(?![\w.])"
     r"|([^\W\d]\w*)|(\*\*|<<|>>|[-+*/%&|^~()])")
@@ -317,6 +321,9 @@ def _int_expr(expr: str, consts: dict):
     ------
     _TooLarge
         A value (or an intermediate one) outside +-2**64; nothing larger is computed.
+    _TooDeep
+        Parentheses or ``**`` nested beyond Python's recursion limit.  Unary operators are
+        read in a loop, so a chain of thousands of them is read.
     """
     toks = []
     pos, n = 0, len(expr)
@@ -332,9 +339,12 @@ def _int_expr(expr: str, consts: dict):
             except ValueError:  # '0x_' and the like
                 return None
         elif m.group(3):
-            if m.group(3) not in consts:
+            value = consts.get(m.group(3))
+            if value is None:
                 return None
-            toks.append(consts[m.group(3)])
+            if value is _TooLarge or value is _TooDeep:
+                raise value
+            toks.append(value)
         elif m.group(4):
             toks.append(m.group(4))
     if not toks:
@@ -374,14 +384,16 @@ def _int_expr(expr: str, consts: dict):
         return check(base ** exp)
 
     def unary():
-        if at[0] < len(toks) and toks[at[0]] in ("-", "+", "~"):
-            t = toks[at[0]]
+        ops = []
+        while at[0] < len(toks) and toks[at[0]] in ("-", "+", "~"):
+            ops.append(toks[at[0]])
             at[0] += 1
-            v = unary()
+        v = power()
+        for t in reversed(ops):
             if v is None:
                 return None
-            return -v if t == "-" else (v if t == "+" else ~v)
-        return power()
+            v = -v if t == "-" else (v if t == "+" else ~v)
+        return v
 
     def binary(level: int):
         left = unary()
@@ -409,7 +421,10 @@ def _int_expr(expr: str, consts: dict):
                           "%": lambda a, b: a % b}[op](left, right))
         return left
 
-    value = binary(0)
+    try:
+        value = binary(0)
+    except RecursionError:
+        raise _TooDeep from None
     if value is None or at[0] != len(toks):
         return None
     return value
@@ -419,22 +434,26 @@ _WORD = r"[^\W\d][\w$]*"
 _DECL_REG = re.compile(r"(qreg|creg)\s+(" + _WORD + r")\s*\[")
 _DECL_TYPED = re.compile(r"(qubit|bit)\s*\[")
 _DECL_CONST = re.compile(r"const\s+u?int\s*(?:\[[^\];]*\])?\s*(" + _WORD
-                         + r")\s*=\s*([^;]{0,2000});")
+                         + r")\s*=\s*([^;]*);")
 _AFTER_TYPE = re.compile(r"\s*(" + _WORD + ")")
 
 
+_BRACKETS = re.compile(r"[\[\];{}]")
+
+
 def _bracket(code: str, open_pos: int) -> int | None:
-    """Index of the ``]`` closing the ``[`` at ``open_pos`` (within 2000 characters), or None."""
+    """Index of the ``]`` closing the ``[`` at ``open_pos``, or None when a ``;``, ``{`` or
+    ``}`` (or the end) comes first."""
     depth = 0
-    for i in range(open_pos, min(len(code), open_pos + 2000)):
-        c = code[i]
+    for m in _BRACKETS.finditer(code, open_pos):
+        c = m.group()
         if c == "[":
             depth += 1
         elif c == "]":
             depth -= 1
             if depth == 0:
-                return i
-        elif c in ";{}":
+                return m.start()
+        else:
             return None
     return None
 
@@ -465,12 +484,12 @@ def _declarations(code: str, version: int):
             if m:
                 try:
                     value = _int_expr(m.group(2), consts)
-                except _TooLarge:
-                    value = _TooLarge
-                if isinstance(value, int):
-                    consts[m.group(1)] = value
-                else:
+                except (_TooLarge, _TooDeep) as exc:
+                    value = type(exc)  # kept: a register sized by it is refused the same way
+                if value is None:
                     consts.pop(m.group(1), None)
+                else:
+                    consts[m.group(1)] = value
             continue
         if kw in ("qreg", "creg"):
             m = _DECL_REG.match(code, pos)
@@ -493,8 +512,8 @@ def _declarations(code: str, version: int):
         expr = code[open_pos + 1:close]
         try:
             value = _int_expr(expr, consts)
-        except _TooLarge:
-            value = _TooLarge
+        except (_TooLarge, _TooDeep) as exc:
+            value = type(exc)
         found.append((pos, kw in ("qreg", "qubit"), reg, " ".join(expr.split()), value))
     return found
 
@@ -518,9 +537,9 @@ def _for_ranges(code: str):
                 parts = code[m.end():close].split(":")
                 try:
                     bounds = [_int_expr(p, {}) for p in parts]
-                except _TooLarge:
+                except (_TooLarge, _TooDeep) as exc:
                     bounds = None
-                    out.append((pos, _TooLarge))
+                    out.append((pos, type(exc)))
                 if bounds is not None and len(bounds) in (2, 3) and None not in bounds:
                     first, last = bounds[0], bounds[-1]
                     step = bounds[1] if len(bounds) == 3 else 1
@@ -547,7 +566,7 @@ def declared_qubits(text: str, version: int = 3) -> int | None:
     for _, quantum, _, _, value in _declarations(code, version):
         if not quantum:
             continue
-        if value is _TooLarge:
+        if value is _TooLarge or value is _TooDeep:
             return None
         if isinstance(value, int) and value > 0:
             total += value
@@ -631,8 +650,10 @@ def _prescan(text: str, name: str, version: int | None = None) -> None:
             raise InputError(_fmt(name, f"expression nests {depth} parentheses deep, more than "
                                         f"the limit of {MAX_NESTING}", line, col))
         for start, count in _for_ranges(code):
+            line, col = _linecol(text, start)
+            if count is _TooDeep:
+                raise InputError(_fmt(name, "'for' range nests too deeply to read", line, col))
             if count is _TooLarge or count > MAX_UNROLLED_OPS:
-                line, col = _linecol(text, start)
                 shown = "a range of more than 2**64" if count is _TooLarge else str(count)
                 raise InputError(_fmt(name, f"'for' loop over {shown} values unrolls to more "
                                             f"than {MAX_UNROLLED_OPS} operations", line, col))
@@ -646,6 +667,10 @@ def _prescan(text: str, name: str, version: int | None = None) -> None:
             line, col = _linecol(text, start)
             raise InputError(_fmt(name, f"register '{reg}' of {shown} {what} exceeds the limit "
                                         f"of {MAX_QUBITS}", line, col))
+        if value is _TooDeep:
+            line, col = _linecol(text, start)
+            raise InputError(_fmt(name, f"register '{reg}': its size nests too deeply to read",
+                                  line, col))
         key = "q" if quantum else "c"
         totals[key] += value
         if totals[key] > MAX_QUBITS:

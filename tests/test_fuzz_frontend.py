@@ -422,6 +422,8 @@ def test_load_mutated_bytes(text, flips, cut):
     "\ufeffOPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[1];\nh q[0];\n",
     "OPENQASM 2.0;\ninclude \"/dev/zero\";\nqreg q[1];\n",
     "OPENQASM 3.0;\nqubit[0x_] q;\n",
+    "include \"qelib1.inc\";\nqreg q[" + "(" * 300 + "2];\nh q[0];\n",  # found by fuzzing
+    "OPENQASM 3.0;\nqubit[2" + "**2" * 600 + "] q;\n",
     "OPENQASM 3.0;\nqubit[1/0] q;\n",
     "OPENQASM 3.0;\nqubit[-5] q;\n",
     "OPENQASM 3.0;\nqubit[1] q;\nfor int i in [0:0:5] { x q[0]; }\n",
@@ -458,6 +460,8 @@ OVERSIZED = [
     "const int n = 1000000000;\nqubit[n] q;",
     "const uint[32] n = 0x3B9ACA00;\nqubit[n] q;",
     "qubit[6000000] a;\nqubit[6000000] b;",
+    "qubit[" + "-" * 1000 + "100000000] q;",  # an even chain of minus signs
+    "qubit[" + "0 + " * 2000 + "100000000] q;",  # a designator longer than any window
 ]
 
 
