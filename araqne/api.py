@@ -265,7 +265,14 @@ class PartitionResult:
                 yield int(self.assignment[roots[w]]), targets
 
     def summary(self) -> dict[str, Any]:
-        """The summary.json content.
+        """The summary.json content: a function of the circuit, the network, the options and the
+        seed alone, so that equal runs write equal bytes.
+
+        ``input`` is the file name of the input (its last path component, however the path was
+        typed; ``"<string>"`` for program text, the circuit's name for a Qiskit circuit) and
+        ``circuit_sha256`` the :func:`circuit_sha256` of the circuit as read.  Wall-clock
+        stage times are not in it: they are :attr:`timings` (the CLI prints them with
+        ``--json``).
 
         Once the programs are emitted (:meth:`emit`), ``ebits`` counts the Bell pairs they
         consume (``ebits_model`` keeps the cost-model figure, lower when communication qubits
@@ -295,7 +302,8 @@ class PartitionResult:
     def _summary_partition(self) -> dict[str, Any]:
         return {
             "version": __version__,
-            "input": self.circuit.name,
+            "input": _input_name(self.circuit.name),
+            "circuit_sha256": circuit_sha256(self.circuit),
             "num_qubits": int(self.circuit.num_qubits),
             "num_ops": int(self.circuit.num_ops),
             "num_two_qubit_gates": self.circuit.num_two_qubit(),
@@ -316,8 +324,51 @@ class PartitionResult:
             "network": self.network.describe(),
             "seed": int(self.seed),
             "effort": float(self.effort),
-            "timings": {k: round(float(v), 6) for k, v in self.timings.items()},
         }
+
+
+def _input_name(name: str) -> str:
+    """The last component of a path (``"circuits/qft_16.qasm"`` -> ``"qft_16.qasm"``); a name
+    that is not a path is kept."""
+    name = str(name)
+    if name.startswith("<") and name.endswith(">"):
+        return name
+    return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or name
+
+
+def circuit_sha256(circuit: Circuit) -> str:
+    """SHA-256 (hex) of a circuit as araqne reads it: sizes, every operation's kind, operands,
+    angles (IEEE float64 bits), measured bit and condition, and the register names and sizes.
+
+    Everything the outputs depend on and nothing else: two files that differ only in comments,
+    spacing, gate aliases or decompositions araqne applies give the same value, and a changed
+    angle, operand or register name a different one.  It is not the file's ``sha256sum``.
+    """
+    import hashlib
+
+    h = hashlib.sha256(b"araqne-circuit-v1\0")
+    c = circuit
+
+    def arr(a, dtype) -> None:
+        data = np.ascontiguousarray(np.asarray(a, dtype=dtype))
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data.astype(data.dtype.newbyteorder("<"), copy=False).tobytes())
+
+    h.update(int(c.num_qubits).to_bytes(8, "little"))
+    h.update(int(c.num_clbits).to_bytes(8, "little"))
+    arr(c.kind, np.int16)
+    arr(c.qptr, np.int64)
+    arr(c.qargs, np.int64)
+    arr(c.pptr, np.int64)
+    arr(c.params, np.float64)
+    arr(c.clbit, np.int64)
+    arr(c.cond, np.int64)
+    meta = {"conditions": [[list(map(int, k.clbits)), int(k.value), bool(k.negate)]
+                           for k in c.conditions],
+            "qregs": [[str(n), int(s)] for n, s in c.qregs],
+            "cregs": [[str(n), int(s)] for n, s in c.cregs]}
+    h.update(json.dumps(meta, separators=(",", ":"), sort_keys=True).encode())
+    return h.hexdigest()
 
 
 def default_network(num_qubits: int, qpus: int, capacity: int | None = None,

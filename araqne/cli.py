@@ -425,12 +425,25 @@ def _ends_per_qpu(summary: dict) -> list[int] | None:
     return ends
 
 
-def _print_table(summary: dict) -> None:
+def _timings(result) -> dict[str, float]:
+    """Seconds spent per stage (wall clock), rounded to the microsecond."""
+    return {k: round(float(v), 6) for k, v in result.timings.items()}
+
+
+def _print_timings(result) -> None:
+    """One line of wall-clock seconds per stage (they vary from run to run, so they are
+    printed here and with ``--json``, never written to ``--out``)."""
+    stages = ", ".join(f"{k} {v:.2f} s" for k, v in _timings(result).items())
+    click.echo(f"wall clock: {stages}")
+
+
+def _print_table(summary: dict, title: str | None = None) -> None:
+    """The per-QPU table; ``title`` (default: the summary's ``input``) names the circuit."""
     from rich.console import Console
     from rich.table import Table
     console = Console()
     emitted = bool(summary.get("emitted"))
-    console.print(f"{summary['input']}: {summary['num_qubits']} qubits, "
+    console.print(f"{title or summary['input']}: {summary['num_qubits']} qubits, "
                   f"{summary['num_two_qubit_gates']} two-qubit gates, "
                   f"{len(summary['qpus'])} QPUs", highlight=False)
     table = Table()
@@ -522,8 +535,29 @@ def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, ne
                          strategy=strategy, quiet=quiet, debug=debug, do_route=do_route)
 
 
+@contextlib.contextmanager
+def _file_hint(cluster: _Cluster):
+    """Point refusals that suggest ``--comm-qubits`` at the network file when the cluster
+    came from one (``--comm-qubits`` is then refused as a usage error)."""
+    try:
+        yield
+    except AraqneError as err:
+        flag = "with --comm-qubits"
+        if cluster.network_file is None or not str(err).endswith(flag):
+            raise
+        text = str(err)[:-len(flag)] + f"in 'comm_qubits' of that QPU in {cluster.network_file}"
+        raise type(err)(text) from err
+
+
 def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, strategy=None,
                quiet=False, debug=False, do_route=False):
+    with _file_hint(cluster):
+        _partition_inner(circuit, cluster, seed, effort, out, force, do_verify, as_json,
+                         strategy, quiet, do_route)
+
+
+def _partition_inner(circuit, cluster, seed, effort, out, force, do_verify, as_json, strategy,
+                     quiet, do_route):
     ui = _UI(quiet, as_json)
     _check_out(out, force, [circuit, cluster.network_file])
     network = _check_cluster(cluster)
@@ -548,11 +582,13 @@ def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, s
                 _write_outputs(out, force, files)
     if as_json:
         printed = dict(summary)
+        printed["timings"] = _timings(result)  # wall-clock: printed, never in --out
         if report is not None:
             printed["verification"] = _report_dict(report)
         click.echo(json.dumps(printed, indent=2))
     elif ui.talk:
-        _print_table(summary)
+        _print_table(summary, title=str(circuit))
+        _print_timings(result)
         if report is not None and report.passed:
             click.echo(f"verification: {report.summary()}")
         if files is not None:
@@ -588,6 +624,13 @@ def verify(circuit, qpus, capacity, comm_qubits, topology, code, distance, netwo
 
 def _verify_command(circuit, cluster, seed, effort, samples, shots, max_qubits, as_json,
                     strategy=None, quiet=False, debug=False):
+    with _file_hint(cluster):
+        _verify_inner(circuit, cluster, seed, effort, samples, shots, max_qubits, as_json,
+                      strategy, quiet)
+
+
+def _verify_inner(circuit, cluster, seed, effort, samples, shots, max_qubits, as_json, strategy,
+                  quiet):
     ui = _UI(quiet, as_json)
     network = _check_cluster(cluster)
     circ, t_frontend = _load(ui, circuit)

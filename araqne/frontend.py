@@ -57,8 +57,10 @@ __all__ = ["load", "load_qasm", "from_qiskit", "to_qiskit", "MAX_QUBITS"]
 #: Largest number of qubits (or classical bits) a QASM program may declare, checked before parsing.
 MAX_QUBITS = 10_000_000
 
-#: Largest number of operations a ``for`` loop may unroll to.
-MAX_UNROLLED_OPS = 100_000_000
+#: Largest number of operations ``for`` loops may unroll to (in all), checked from the loop
+#: sizes before any is unrolled.  Unrolling costs about 6 us per operation (25 us when the
+#: body reads the loop variable), so this bounds a load to about a minute.
+MAX_UNROLLED_OPS = 10_000_000
 
 # Qiskit standard-gate names whose parameters map one to one onto a table kind.
 _FAST: dict[str, int] = {
@@ -202,57 +204,480 @@ def _linecol(text: str, pos: int) -> tuple[int, int]:
     return line, col
 
 
-_DECL_OLD = re.compile(r"(qreg|creg)\s+([A-Za-z_]\w*)\s*\[\s*([0-9]+)\s*\]")
-_DECL_NEW = re.compile(r"(qubit|bit)\s*\[\s*([0-9]+)\s*\]\s*([A-Za-z_]\w*)?")
+#: Deepest nesting of parentheses an OpenQASM 3 program may have.  The OpenQASM 3 parser
+#: (ANTLR) takes time quadratic in it (441 levels: about 18 s); hand-written and generated
+#: programs stay far below.
+MAX_NESTING = 64
+
+# What the lexers skip, so that a declaration inside it is not one and a declaration after it
+# is.  OpenQASM 2 (Qiskit's lexer): strings and ``//`` comments.  OpenQASM 3 (ANTLR grammar):
+# strings in either quote, ``//`` and ``/* */`` comments, and the rest of the line after
+# ``pragma`` / ``#pragma`` or an annotation ``@name``, which the lexer takes as raw text.  An
+# unterminated block comment runs to the end (the parser then fails anyway).  Only the places
+# where one may start are searched for (a regex tried at every position of a 20 MB program
+# costs seconds); what starts there is read in Python.
+_SKIP_START2 = ('"', "//")
+_SKIP_START3 = ('"', "'", "#", "@", "//", "/*", "pragma")
+_STRING2 = re.compile(r'"[^"\n]*"')
+_STRING3 = re.compile(r'"[^"\r\t\n]+"|\'[^\'\r\t\n]+\'')
+_NOT_NEWLINE = re.compile(r"[^\n]")
 
 
-def _declarations(text: str):
-    """``(start, quantum, register name, size)`` of every sized register declaration.
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c in "_$"
 
-    Keywords are found with ``str.find`` (a regex scanning every position of a 20 MB file costs
-    over a second) and the declaration is matched only there.
+
+def _skipped_spans(text: str, version: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of every string, comment, pragma and annotation of ``text``, in order
+    (see the comment above)."""
+    starts = _SKIP_START2 if version == 2 else _SKIP_START3
+    string = _STRING2 if version == 2 else _STRING3
+    find = text.find
+    nxt = {tok: find(tok) for tok in starts}  # next occurrence of each, -1 when none is left
+    spans = []
+    n = len(text)
+
+    def line_end(i: int) -> int:
+        nl = find("\n", i)
+        return n if nl < 0 else nl
+
+    while True:
+        s, tok = n, None
+        for t, p in nxt.items():
+            if 0 <= p < s:
+                s, tok = p, t
+        if tok is None:
+            return spans
+        end = None
+        if tok == "/*":
+            close = find("*/", s + 2)
+            end = n if close < 0 else close + 2
+        elif tok == "//":
+            end = line_end(s)
+        elif tok in ("\"", "'"):
+            sm = string.match(text, s)
+            end = sm.end() if sm is not None else None
+        elif tok == "@":  # an annotation '@' identifier; a lone '@' is the modifier operator
+            if s + 1 < n and (text[s + 1].isalpha() or text[s + 1] == "_"):
+                end = line_end(s)
+        else:  # '#'? 'pragma', a whole word
+            word = s + 1 if tok == "#" else s
+            if (text.startswith("pragma", word)
+                    and (word + 6 == n or not _is_word_char(text[word + 6]))
+                    and (tok == "#" or s == 0 or not (_is_word_char(text[s - 1])
+                                                      or text[s - 1] == "#"))):
+                end = line_end(s)
+        if end is None:  # not one after all: a lone quote, '#', '@' or part of a word
+            pos = s + 1
+        else:
+            spans.append((s, end))
+            pos = end
+        for t, p in nxt.items():
+            if 0 <= p < pos:
+                nxt[t] = find(t, pos)
+
+
+def _code_only(text: str, version: int) -> str:
+    """``text`` with comments, strings, pragmas and annotations blanked (newlines kept), so
+    that positions, lines and columns stay those of ``text``."""
+    spans = _skipped_spans(text, version)
+    if not spans:
+        return text
+    parts, pos = [], 0
+    for s, e in spans:
+        parts.append(text[pos:s])
+        piece = text[s:e]
+        parts.append(_NOT_NEWLINE.sub(" ", piece) if "\n" in piece else " " * (e - s))
+        pos = e
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+class _TooLarge(Exception):
+    """An integer expression whose value leaves the 64-bit range."""
+
+
+class _TooDeep(Exception):
+    """An integer expression nested too deeply to read (hundreds of parentheses)."""
+
+
+_EXPR_TOKEN = re.compile(
+    r"\s+|(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+)(?![\w.])|(\d[\d_]*)(?![\w.])"
+    r"|([^\W\d]\w*)|(\*\*|<<|>>|[-+*/%&|^~()])")
+_BINARY = {"|": 1, "^": 2, "&": 3, "<<": 4, ">>": 4, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6,
+           "**": 8}
+_INT_BOUND = 1 << 64
+
+
+def _int_expr(expr: str, consts: dict):
+    """Value of a constant integer expression, or None when it is not one this reads.
+
+    Reads integer literals (decimal, ``0x``, ``0o``, ``0b``, ``_`` separators), names in
+    ``consts``, parentheses, unary ``- + ~`` and binary ``** * / % + - << >> & ^ |`` with
+    OpenQASM 3 precedence -- a superset of what the OpenQASM 3 importer evaluates in a
+    designator, so that an expression this cannot read is one the parser refuses too.
+
+    Raises
+    ------
+    _TooLarge
+        A value (or an intermediate one) outside +-2**64; nothing larger is computed.
+    _TooDeep
+        Parentheses or ``**`` nested beyond Python's recursion limit.  Unary operators are
+        read in a loop, so a chain of thousands of them is read.
     """
-    found = []
-    for kw, pat in (("qreg", _DECL_OLD), ("creg", _DECL_OLD), ("qubit", _DECL_NEW),
-                    ("bit", _DECL_NEW)):
-        pos = text.find(kw)
+    toks = []
+    pos, n = 0, len(expr)
+    while pos < n:
+        m = _EXPR_TOKEN.match(expr, pos)
+        if m is None:
+            return None
+        pos = m.end()
+        if m.group(1) or m.group(2):
+            literal = (m.group(1) or m.group(2)).replace("_", "")
+            try:
+                toks.append(int(literal, 0) if m.group(1) else int(literal))
+            except ValueError:  # '0x_' and the like
+                return None
+        elif m.group(3):
+            value = consts.get(m.group(3))
+            if value is None:
+                return None
+            if value is _TooLarge or value is _TooDeep:
+                raise value
+            toks.append(value)
+        elif m.group(4):
+            toks.append(m.group(4))
+    if not toks:
+        return None
+    at = [0]
+
+    def check(v: int) -> int:
+        if abs(v) > _INT_BOUND:
+            raise _TooLarge
+        return v
+
+    def atom():
+        if at[0] >= len(toks):
+            return None
+        t = toks[at[0]]
+        at[0] += 1
+        if isinstance(t, int):
+            return check(t)
+        if t == "(":
+            v = binary(0)
+            if v is None or at[0] >= len(toks) or toks[at[0]] != ")":
+                return None
+            at[0] += 1
+            return v
+        return None
+
+    def power():  # binds tighter than unary minus, right-associative: -2**2 == -(2**2)
+        base = atom()
+        if base is None or at[0] >= len(toks) or toks[at[0]] != "**":
+            return base
+        at[0] += 1
+        exp = unary()
+        if exp is None or exp < 0:
+            return None
+        if abs(base) >= 2 and exp > 64:
+            raise _TooLarge
+        return check(base ** exp)
+
+    def unary():
+        ops = []
+        while at[0] < len(toks) and toks[at[0]] in ("-", "+", "~"):
+            ops.append(toks[at[0]])
+            at[0] += 1
+        v = power()
+        for t in reversed(ops):
+            if v is None:
+                return None
+            v = -v if t == "-" else (v if t == "+" else ~v)
+        return v
+
+    def binary(level: int):
+        left = unary()
+        while left is not None and at[0] < len(toks):
+            op = toks[at[0]]
+            prec = _BINARY.get(op) if isinstance(op, str) else None
+            if prec is None or prec == 8 or prec <= level:
+                break
+            at[0] += 1
+            right = binary(prec)
+            if right is None:
+                return None
+            if op in ("/", "%") and right == 0:
+                return None
+            if op in ("<<", ">>"):
+                if right < 0:
+                    return None
+                if op == "<<" and left != 0 and right > 64:
+                    raise _TooLarge
+            left = check({"|": lambda a, b: a | b, "^": lambda a, b: a ^ b,
+                          "&": lambda a, b: a & b, "<<": lambda a, b: a << b,
+                          ">>": lambda a, b: a >> b, "+": lambda a, b: a + b,
+                          "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+                          "/": lambda a, b: a // b if a * b >= 0 else -(abs(a) // abs(b)),
+                          "%": lambda a, b: a % b}[op](left, right))
+        return left
+
+    try:
+        value = binary(0)
+    except RecursionError:
+        raise _TooDeep from None
+    if value is None or at[0] != len(toks):
+        return None
+    return value
+
+
+_WORD = r"[^\W\d][\w$]*"
+_DECL_REG = re.compile(r"(qreg|creg)\s+(" + _WORD + r")\s*\[")
+_DECL_TYPED = re.compile(r"(qubit|bit)\s*\[")
+_DECL_CONST = re.compile(r"const\s+u?int\s*(?:\[[^\];]*\])?\s*(" + _WORD
+                         + r")\s*=\s*([^;]*);")
+_AFTER_TYPE = re.compile(r"\s*(" + _WORD + ")")
+
+
+_BRACKETS = re.compile(r"[\[\];{}]")
+
+
+def _bracket(code: str, open_pos: int) -> int | None:
+    """Index of the ``]`` closing the ``[`` at ``open_pos``, or None when a ``;``, ``{`` or
+    ``}`` (or the end) comes first."""
+    depth = 0
+    for m in _BRACKETS.finditer(code, open_pos):
+        c = m.group()
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+            if depth == 0:
+                return m.start()
+        else:
+            return None
+    return None
+
+
+def _declarations(code: str, version: int):
+    """``(start, quantum, register name, size expression, value)`` of every sized register
+    declaration of ``code`` (comments already blanked), in program order.
+
+    ``value`` is the size as an int, None when the expression is not a constant integer this
+    reads (the parser then refuses it), or :class:`_TooLarge`.  OpenQASM 3 ``const`` integers
+    are known from their declaration on.  Keywords are found with ``str.find`` (a regex
+    scanning every position of a 20 MB file costs over a second) and matched only there.
+    """
+    keywords = ("qreg", "creg") if version == 2 else ("qreg", "creg", "qubit", "bit", "const")
+    hits = []
+    for kw in keywords:
+        pos = code.find(kw)
         while pos >= 0:
-            if pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] in "_$"):
-                m = pat.match(text, pos)
-                if m:
-                    if kw in ("qreg", "creg"):
-                        found.append((pos, kw == "qreg", m.group(2), m.group(3)))
-                    else:
-                        found.append((pos, kw == "qubit", m.group(3) or "?", m.group(2)))
-            pos = text.find(kw, pos + len(kw))
-    found.sort()
+            if pos == 0 or not (code[pos - 1].isalnum() or code[pos - 1] in "_$"):
+                hits.append((pos, kw))
+            pos = code.find(kw, pos + len(kw))
+    hits.sort()
+    consts: dict = {}
+    found = []
+    for pos, kw in hits:
+        if kw == "const":
+            m = _DECL_CONST.match(code, pos)
+            if m:
+                try:
+                    value = _int_expr(m.group(2), consts)
+                except (_TooLarge, _TooDeep) as exc:
+                    value = type(exc)  # kept: a register sized by it is refused the same way
+                if value is None:
+                    consts.pop(m.group(1), None)
+                else:
+                    consts[m.group(1)] = value
+            continue
+        if kw in ("qreg", "creg"):
+            m = _DECL_REG.match(code, pos)
+            if not m:
+                continue
+            reg, open_pos = m.group(2), m.end() - 1
+            close = _bracket(code, open_pos)
+        else:
+            m = _DECL_TYPED.match(code, pos)
+            if not m:
+                continue
+            open_pos = m.end() - 1
+            close = _bracket(code, open_pos)
+            after = _AFTER_TYPE.match(code, close + 1) if close is not None else None
+            if after is None:
+                continue  # a cast ``bit[8](x)`` or a type in a parameter list, not a register
+            reg = after.group(1)
+        if close is None:
+            continue
+        expr = code[open_pos + 1:close]
+        try:
+            value = _int_expr(expr, consts)
+        except (_TooLarge, _TooDeep) as exc:
+            value = type(exc)
+        found.append((pos, kw in ("qreg", "qubit"), reg, " ".join(expr.split()), value))
     return found
+
+
+_FOR_RANGE = re.compile(r"for\s+(?:u?int\s*(?:\[[^\];]*\])?\s+)?" + _WORD + r"\s+in\s*\[")
+
+
+def _for_ranges(code: str):
+    """``(start, number of values)`` of every OpenQASM 3 ``for`` loop over a range ``[a:b]`` or
+    ``[a:step:b]`` (end included) whose bounds are constant integers (the number is
+    :class:`_TooLarge` for bounds beyond 2**64), found as in
+    :func:`_declarations`.  Qiskit lists a range longer than ``sys.maxsize`` as it reads it
+    (hours), so loop sizes are checked before parsing."""
+    out = []
+    pos = code.find("for")
+    while pos >= 0:
+        if pos == 0 or not (code[pos - 1].isalnum() or code[pos - 1] in "_$"):
+            m = _FOR_RANGE.match(code, pos)
+            close = _bracket(code, m.end() - 1) if m else None
+            if close is not None:
+                parts = code[m.end():close].split(":")
+                try:
+                    bounds = [_int_expr(p, {}) for p in parts]
+                except (_TooLarge, _TooDeep) as exc:
+                    bounds = None
+                    out.append((pos, type(exc)))
+                if bounds is not None and len(bounds) in (2, 3) and None not in bounds:
+                    first, last = bounds[0], bounds[-1]
+                    step = bounds[1] if len(bounds) == 3 else 1
+                    if step != 0:
+                        out.append((pos, max(0, (last - first) // step + 1)))
+        pos = code.find("for", pos + 3)
+    return out
+
+
+_SCALAR_QUBIT = re.compile(r"(?<![\w$])(?:qubit\s+" + _WORD + r"|qreg\s+" + _WORD
+                           + r")\s*;")
+
+
+def declared_qubits(text: str, version: int = 3) -> int | None:
+    """Qubits an OpenQASM program declares, read without parsing it (comments and strings
+    skipped, sizes in any literal form, constant expressions and ``const`` integers), or None
+    when a size is too large to compute (beyond 2**64).
+
+    A size that is not a constant integer is not counted (the parser refuses it).  Used to
+    refuse a program too large to simulate before parsing it.
+    """
+    code = _code_only(text, version)
+    total = len(_SCALAR_QUBIT.findall(code)) if version != 2 else 0
+    for _, quantum, _, _, value in _declarations(code, version):
+        if not quantum:
+            continue
+        if value is _TooLarge or value is _TooDeep:
+            return None
+        if isinstance(value, int) and value > 0:
+            total += value
+    return total
 
 
 _HUGE_INT = re.compile(r"(?<![\w.])\d{20,}(?![\w.])")
 
 
-def _prescan(text: str, name: str) -> None:
-    """Refuse register declarations above :data:`MAX_QUBITS` before qiskit allocates them, and
-    integers of 20 digits or more (Qiskit's OpenQASM 2 lexer panics on them)."""
-    huge = _HUGE_INT.search(text)
+def _huge_integer(text: str):
+    """The first match of :data:`_HUGE_INT` in ``text``, or None.
+
+    On a long text the runs of 20 digits or more are found with numpy first (the regex alone
+    costs half a second on 20 MB) and the regex only searches from the first of them.
+    """
+    if len(text) < 200_000:
+        return _HUGE_INT.search(text)
+    raw = text.encode("utf-8", "surrogatepass")
+    data = np.frombuffer(raw, dtype=np.uint8)
+    digit = ((data >= 48) & (data <= 57)).view(np.int8)
+    edges = np.diff(digit, prepend=np.int8(0), append=np.int8(0))
+    starts = np.flatnonzero(edges == 1)
+    lengths = np.flatnonzero(edges == -1) - starts
+    long_runs = starts[lengths >= 20]
+    if not long_runs.size:
+        return None
+    first = len(raw[:int(long_runs[0])].decode("utf-8", "surrogatepass"))
+    return _HUGE_INT.search(text, first)
+
+
+def _max_nesting(code: str) -> tuple[int, int]:
+    """Deepest nesting of parentheses in ``code`` and the character position where it is
+    first reached (-1 when there are at most :data:`MAX_NESTING` parentheses).
+
+    An unmatched ``)`` does not go below zero.  Counted with numpy over the parenthesis
+    positions only: a 20 MB program costs tens of milliseconds.
+    """
+    if code.count("(") <= MAX_NESTING:
+        return 0, -1
+    raw = code.encode("utf-8", "surrogatepass")
+    data = np.frombuffer(raw, dtype=np.uint8)
+    where = np.flatnonzero((data == 40) | (data == 41))  # '(' and ')'; never inside a
+    step = np.where(data[where] == 40, 1, -1).astype(np.int64)  # multi-byte character
+    depth = np.cumsum(step)
+    depth -= np.minimum(np.minimum.accumulate(depth), 0)  # an extra ')' resets to zero
+    i = int(np.argmax(depth))
+    best = int(depth[i])
+    if best <= MAX_NESTING:
+        return best, -1
+    return best, len(raw[:int(where[i])].decode("utf-8", "surrogatepass"))
+
+
+def _prescan(text: str, name: str, version: int | None = None) -> None:
+    """Refuse, before any parser sees the program, what would make it hang or exhaust memory.
+
+    * Register declarations above :data:`MAX_QUBITS` qubits (or classical bits), alone or in
+      total, however the size is written: decimal, hex, octal or binary literals, ``_``
+      separators, constant expressions and ``const`` integers, with comments anywhere --
+      Qiskit would allocate them for minutes.
+    * Integers of 20 digits or more (Qiskit's OpenQASM 2 lexer panics on them).
+    * OpenQASM 3 only: parentheses nested deeper than :data:`MAX_NESTING` (the parser takes
+      time quadratic in the depth), and a ``for`` loop over a constant range of more than
+      :data:`MAX_UNROLLED_OPS` values (Qiskit lists a range longer than ``sys.maxsize`` as it
+      reads it; shorter ones are sized with their body before unrolling, in the conversion).
+
+    Every refusal is an :class:`InputError` ``name:line:col: message``.
+    """
+    if version is None:
+        version = _qasm_version(text, name)
+    huge = _huge_integer(text)
     if huge is not None:
         line, col = _linecol(text, huge.start())
         digits = huge.group()
         shown = digits if len(digits) <= 24 else digits[:24] + "..."
         raise InputError(_fmt(name, f"integer {shown} is too large", line, col))
-    totals = {"q": 0, "c": 0}
-    for start, quantum, reg, size in _declarations(text):
-        linestart = text.rfind("\n", 0, start) + 1
-        if "//" in text[linestart:start]:
-            continue  # commented out
-        key = "q" if quantum else "c"
-        totals[key] += int(size)
-        if totals[key] > MAX_QUBITS:
-            what = "qubits" if quantum else "classical bits"
+    code = _code_only(text, version)
+    if version != 2:
+        depth, at = _max_nesting(code)
+        if depth > MAX_NESTING:
+            line, col = _linecol(text, at)
+            raise InputError(_fmt(name, f"expression nests {depth} parentheses deep, more than "
+                                        f"the limit of {MAX_NESTING}", line, col))
+        for start, count in _for_ranges(code):
             line, col = _linecol(text, start)
-            if int(size) > MAX_QUBITS:
-                msg = f"register '{reg}' of {int(size)} {what} exceeds the limit of {MAX_QUBITS}"
+            if count is _TooDeep:
+                raise InputError(_fmt(name, "'for' range nests too deeply to read", line, col))
+            if count is _TooLarge or count > MAX_UNROLLED_OPS:
+                shown = "a range of more than 2**64" if count is _TooLarge else str(count)
+                raise InputError(_fmt(name, f"'for' loop over {shown} values unrolls to more "
+                                            f"than {MAX_UNROLLED_OPS} operations", line, col))
+    totals = {"q": 0, "c": 0}
+    for start, quantum, reg, expr, value in _declarations(code, version):
+        if value is None or (isinstance(value, int) and value < 0):
+            continue  # not a constant integer: the parser refuses it with its own message
+        what = "qubits" if quantum else "classical bits"
+        shown = expr if len(expr) <= 40 else expr[:40] + "..."
+        if value is _TooLarge:
+            line, col = _linecol(text, start)
+            raise InputError(_fmt(name, f"register '{reg}' of {shown} {what} exceeds the limit "
+                                        f"of {MAX_QUBITS}", line, col))
+        if value is _TooDeep:
+            line, col = _linecol(text, start)
+            raise InputError(_fmt(name, f"register '{reg}': its size nests too deeply to read",
+                                  line, col))
+        key = "q" if quantum else "c"
+        totals[key] += value
+        if totals[key] > MAX_QUBITS:
+            line, col = _linecol(text, start)
+            size = str(value) if expr == str(value) else f"{value} ({shown})"
+            if value > MAX_QUBITS:
+                msg = f"register '{reg}' of {size} {what} exceeds the limit of {MAX_QUBITS}"
             else:
                 msg = f"register '{reg}' brings the total to {totals[key]} {what}, " \
                       f"above the limit of {MAX_QUBITS}"
@@ -272,7 +697,7 @@ def load_qasm(text: str, name: str = "<string>", include_path=None) -> Circuit:
     if not text.strip():
         raise InputError(_fmt(name, "empty file" if name != "<string>" else "empty program"))
     version = _qasm_version(text, name)
-    _prescan(text, name)
+    _prescan(text, name, version)
     qc = _parse2(text, name, include_path) if version == 2 else _parse3(text, name)
     try:
         return _convert(qc, name, nobits_msg="program declares no qubits")
@@ -515,7 +940,8 @@ class _Converter:
         self.cond_index: dict[Condition, int] = {}
         self.cache: dict = {}
         self.keep: list = []         # keeps id()-keyed operations alive
-        self.unrolled = 0
+        self.unrolled = 0            # operations 'for' loops unroll to (counted up front)
+        self.loop_depth = 0          # 'for' loops being unrolled around the current one
         self.reg_bits: dict = {}     # top-level register -> flat clbit indices
         self.top_cmap = None
 
@@ -685,19 +1111,32 @@ class _Converter:
                 raise _ConvError("nested control flow ('for' inside an 'if' body) is not supported",
                                  "for")
             indexset, loop_param, body = op.params
+            # the size first, by arithmetic (a range of 10**9 values is never listed), of the
+            # whole loop nest at once (an outer loop is not half unrolled before its inner
+            # loops add up to too much)
+            if self.loop_depth == 0:
+                self.unrolled += _unrolled_size(inst.operation)
+                if self.unrolled > MAX_UNROLLED_OPS:
+                    raise _ConvError(f"'for' loops unroll to more than {MAX_UNROLLED_OPS} "
+                                     "operations", "for")
             try:
                 values = [int(v) for v in indexset]
             except (TypeError, ValueError):
                 raise _ConvError("'for' loop over a non-literal range is not supported",
                                  "for") from None
-            self.unrolled += len(values) * max(1, len(body.data))
-            if self.unrolled > MAX_UNROLLED_OPS:
-                raise _ConvError(f"'for' loops unroll to more than {MAX_UNROLLED_OPS} operations",
-                                 "for")
-            for v in values:
-                b = body.assign_parameters({loop_param: v}) if loop_param is not None else body
-                qm, cm = maps(b)
-                self._walk(b, qm, cm, -1)
+            if not len(body.data):
+                return  # nothing to unroll
+            if loop_param is not None and not _reads_parameter(body, loop_param):
+                loop_param = None  # the body ignores the loop variable: no copy per value
+            self.loop_depth += 1
+            try:
+                for v in values:
+                    b = body.assign_parameters({loop_param: v}) if loop_param is not None \
+                        else body
+                    qm, cm = maps(b)
+                    self._walk(b, qm, cm, -1)
+            finally:
+                self.loop_depth -= 1
             return
         raise _ConvError(f"'{word}' is not supported (only 'if' on a bit or register, 'for' over "
                          "a literal range and 'box' are flattened)", word)
@@ -780,6 +1219,46 @@ class _Converter:
             for k2, qp, ps, cp in self._expand(sub, depth + 1):
                 out.append((k2, tuple(sq[p] for p in qp), ps, sc[cp] if cp >= 0 else -1))
         return tuple(out)
+
+
+def _unrolled_size(op) -> int:
+    """Operations a control-flow operation unrolls to (loop nests multiplied out), counting
+    each operation once and an empty loop body as one; capped just above
+    :data:`MAX_UNROLLED_OPS` (nothing larger is computed)."""
+    cap = MAX_UNROLLED_OPS + 1
+    if op.name == "for_loop":
+        indexset, _, body = op.params
+        try:
+            count = len(indexset)
+        except OverflowError:  # a range longer than sys.maxsize
+            return cap
+        except TypeError:
+            return 0  # not a literal range: refused when it is converted
+        return min(cap, count * max(1, _block_size(body)))
+    return min(cap, sum(_block_size(block) for block in op.blocks))
+
+
+def _block_size(block) -> int:
+    """Operations ``block`` unrolls to (see :func:`_unrolled_size`), capped likewise."""
+    total, cap = 0, MAX_UNROLLED_OPS + 1
+    for inst in block._data:
+        total += _unrolled_size(inst.operation) if inst.name in _CONTROL_FLOW else 1
+        if total >= cap:
+            return cap
+    return total
+
+
+def _reads_parameter(block, param) -> bool:
+    """Whether an operation of ``block`` (or of a block nested in it) has ``param`` in a
+    parameter.  A ``for`` body declares its loop variable whether it reads it or not."""
+    for inst in block._data:
+        for p in inst.operation.params:
+            if hasattr(p, "_data") and hasattr(p, "data"):  # a nested block (QuantumCircuit)
+                if _reads_parameter(p, param):
+                    return True
+            elif param in getattr(p, "parameters", ()):
+                return True
+    return False
 
 
 class _BlockMap:

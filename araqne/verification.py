@@ -152,23 +152,18 @@ class VerifyReport:
 # loading
 
 
-_QUBIT_DECL = re.compile(
-    r"\bqubit\s*\[\s*(\d+)\s*\]\s*[A-Za-z_]\w*\s*;"  # qubit[n] name;
-    r"|\bqubit\s+[A-Za-z_]\w*\s*;"                    # qubit name;
-    r"|\bqreg\s+[A-Za-z_]\w*\s*\[\s*(\d+)\s*\]\s*;"    # qreg name[n];
-)
-_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _BIT_DECL = re.compile(r"\bbit\s+([A-Za-z_]\w*)\s*;")
 _INDEXED_CMP = re.compile(r"([A-Za-z_]\w*\s*\[\s*\d+\s*\])\s*(==|!=)\s*([01])\b(?!\s*\.)")
 
 
-def _count_declared_qubits(text: str) -> int:
-    """Qubits declared by OpenQASM 2/3 text, counted without parsing the program."""
-    total = 0
-    for m in _QUBIT_DECL.finditer(text):
-        n = m.group(1) or m.group(2)
-        total += int(n) if n is not None else 1
-    return total
+def _count_declared_qubits(text: str) -> int | float:
+    """Qubits declared by OpenQASM 3 text, counted without parsing the program
+    (:func:`araqne.frontend.declared_qubits`: any literal form, constant expressions,
+    comments skipped); ``math.inf`` for a size beyond 2**64."""
+    from .frontend import declared_qubits
+
+    n = declared_qubits(text, 3)
+    return math.inf if n is None else n
 
 
 def _normalise_conditions(text: str) -> str:
@@ -226,8 +221,7 @@ def load_program(source, *, max_qubits: int | None = None):
     """
     text = _read_text(source)
     if max_qubits is not None:
-        n = _count_declared_qubits(_COMMENT.sub("", text))
-        _check_limit(n, max_qubits)
+        _check_limit(_count_declared_qubits(text), max_qubits)
     import qiskit.qasm3 as qasm3
 
     try:
@@ -237,10 +231,11 @@ def load_program(source, *, max_qubits: int | None = None):
         raise InputError(f"distributed program: cannot parse OpenQASM 3: {msg}") from None
 
 
-def _check_limit(n: int, max_qubits: int) -> None:
+def _check_limit(n: int | float, max_qubits: int) -> None:
     if n > max_qubits:
+        shown = "more than 2**64" if n == math.inf else n
         raise InputError(
-            f"distributed program has {n} qubits, more than the verification limit of "
+            f"distributed program has {shown} qubits, more than the verification limit of "
             f"{max_qubits} (max_qubits); statevector simulation needs 2^n amplitudes")
 
 
@@ -477,6 +472,11 @@ def _walk(data, qmap=None, cmap=None, top=None):
 def _match_final_measurements(input_qc, final_idx, dist_qc, final_pos):
     """Find the distributed program's counterpart of each final measurement of the input.
 
+    Several final measurements of the input may write one output bit; the bit then holds the
+    last one's outcome.  The distributed program may make the earlier ones too (each from the
+    place of its own qubit), but its last write of the bit must come from the place of the
+    input's last writer.
+
     Returns
     -------
     drop : set of int
@@ -487,10 +487,13 @@ def _match_final_measurements(input_qc, final_idx, dist_qc, final_pos):
     from qiskit.circuit import ControlFlowOp
 
     in_index = {q: i for i, q in enumerate(input_qc.qubits)}
-    expected: dict[tuple, int] = {}  # output bit -> distributed qubit that must be measured into it
+    # output bit -> distributed qubits of the input's final measurements into it, in order
+    writers: dict[tuple, list[int]] = {}
     for k in final_idx:
         inst = input_qc.data[k]
-        expected[_bit_key(input_qc, inst.clbits[0])] = final_pos[in_index[inst.qubits[0]]]
+        key = _bit_key(input_qc, inst.clbits[0])
+        writers.setdefault(key, []).append(final_pos[in_index[inst.qubits[0]]])
+    expected = {key: qs[-1] for key, qs in writers.items()}  # the last writer's value stays
     output_keys = {_bit_key(input_qc, c) for c in input_qc.clbits}
     d_index = {q: i for i, q in enumerate(dist_qc.qubits)}
     dist_regs = {r.name: r.size for r in dist_qc.cregs}
@@ -508,7 +511,8 @@ def _match_final_measurements(input_qc, final_idx, dist_qc, final_pos):
             continue
         for q in inst.qubits:
             last_touch[d_index[q]] = k
-    found: dict[tuple, int] = {}
+    found: dict[tuple, tuple[int, int]] = {}  # output bit -> (top index, qubit) of its last write
+    seen: set[tuple] = set()  # (output bit, qubit) pairs measured so far
     drop: set[int] = set()
     read_bits: set[tuple] = set()
     for top, op, qubits, clbits, nested, cond in _walk(dist_qc.data):
@@ -524,28 +528,36 @@ def _match_final_measurements(input_qc, final_idx, dist_qc, final_pos):
         label = f"{key[0]}[{key[1]}]"
         if not nested and last_touch.get(q) == top:
             drop.add(top)  # a final measurement, right or wrong: the state check looks before it
-        if key not in expected:
+        if key not in writers:
             errors.append(f"distributed program writes output bit {label}, which the input "
                           "does not measure at the end")
-        elif q != expected[key]:
+        elif q not in writers[key]:
             errors.append(f"output bit {label} is measured from {_qubit_label(dist_qc, q)}, "
                           f"expected {_qubit_label(dist_qc, expected[key])}")
         elif nested:
             errors.append(f"output bit {label} is measured under a condition")
-        elif key in found:
-            errors.append(f"output bit {label} is measured twice")
+        elif (key, q) in seen:
+            errors.append(f"output bit {label} is measured twice from "
+                          f"{_qubit_label(dist_qc, q)}")
         elif last_touch.get(q) != top:
             errors.append(f"{_qubit_label(dist_qc, q)} is used after its final measurement "
                           f"into {label}")
         else:
-            found[key] = top
+            seen.add((key, q))
+            found[key] = (top, q)
     missing_regs = {e.split()[2] for e in errors if e.startswith("output register")}
     for key in expected:
         label = f"{key[0]}[{key[1]}]"
-        if key not in found and key[0] not in missing_regs and not any(
-                f"bit {label} " in e for e in errors):
+        if key[0] in missing_regs or any(f"bit {label} " in e for e in errors):
+            continue
+        if key not in found:
             errors.append(f"output bit {label} is never measured (expected from "
                           f"{_qubit_label(dist_qc, expected[key])})")
+        elif found[key][1] != expected[key]:
+            errors.append(f"output bit {label} is last written from "
+                          f"{_qubit_label(dist_qc, found[key][1])}, expected "
+                          f"{_qubit_label(dist_qc, expected[key])} (the input's last "
+                          "measurement into it)")
     for key in sorted(read_bits & set(found)):
         errors.append(f"output bit {key[0]}[{key[1]}] is read by a condition; the state check "
                       "cannot remove its measurement")
@@ -694,6 +706,14 @@ def _aer_seed(seed: int, *path: int) -> int:
 
 
 def _run(sim, circuits, shots: int, seed: int, **options):
+    """Run ``circuits`` on Aer; a failed run is an :class:`InputError`.
+
+    Aer's qubit truncation (dropping qubits it deems idle) is off: it breaks on circuits with
+    classical control ("Failed to load circuits: unordered_map::at") and on circuits that
+    measure nothing ("No counts for experiment"), and saves little here, where every input
+    qubit is prepared in a random state and the programs' communication qubits are used.
+    """
+    options.setdefault("enable_truncation", False)
     result = sim.run(circuits, shots=shots, seed_simulator=seed, **options).result()
     if not result.success:  # pragma: no cover - Aer reports its own failures
         raise InputError(f"simulation failed: {result.status}")

@@ -2,13 +2,14 @@
 
 ``araqne partition ... --out DIR`` is run in separate processes (``python -m araqne.cli``)
 several times -- repeated, under different ``PYTHONHASHSEED`` values, from different working
-directories -- and every file of ``DIR`` is compared byte for byte.
+directories, with the circuit's path typed differently -- and every file of ``DIR`` is
+compared byte for byte, ``summary.json`` included: it holds no wall-clock time (the stage
+times are printed by ``--json`` and in the table, never written) and names the input by its
+file name and :func:`araqne.api.circuit_sha256`, not by the path as typed.
 
-One exception, marked: ``summary.json`` holds ``timings``, the wall-clock seconds of each stage,
-which differ from run to run, so ``summary.json`` is *not* byte-identical across runs
-(``test_summary_json_is_byte_identical`` is an expected failure that records this).  Everywhere
-else it is compared with ``timings`` removed and every other byte equal (the file is re-serialised
-only after removing that one key, and the re-serialised text of the rest must match exactly).
+``araqne bench --out`` files hold times and run metadata by nature; their reproducible part is
+the columns :data:`araqne.bench.REPRODUCIBLE_COLUMNS` (the e-bits and the partition digest),
+which must be equal whatever ``--jobs``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,6 @@ pytest.importorskip("qiskit_qasm3_import")
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = ROOT / "circuits"
 CLUSTERS = ROOT / "examples" / "clusters"
-
-#: Key of summary.json that holds wall-clock times (not reproducible by nature).
-TIMINGS = "timings"
 
 DYNAMIC_QASM = """OPENQASM 2.0;
 include "qelib1.inc";
@@ -106,22 +104,10 @@ def _partition(circuit: str, options: list[str], out: Path, tmp: Path, *, hashse
     return files
 
 
-def _without_timings(data: bytes) -> bytes:
-    """summary.json with the wall-clock ``timings`` removed, serialised as araqne writes it."""
-    summary = json.loads(data)
-    assert isinstance(summary.pop(TIMINGS), dict)
-    return (json.dumps(summary, indent=2) + "\n").encode()
-
-
 def _assert_same(a: dict[str, bytes], b: dict[str, bytes], what: str) -> None:
     assert sorted(a) == sorted(b), what
     for name in a:
-        if name == "summary.json":
-            # MARKED: summary.json is compared without its wall-clock "timings" (see the module
-            # doc); everything else in it must be byte-identical.
-            assert _without_timings(a[name]) == _without_timings(b[name]), f"{what}: {name}"
-        else:
-            assert a[name] == b[name], f"{what}: {name} differs"
+        assert a[name] == b[name], f"{what}: {name} differs"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -146,24 +132,6 @@ def test_hash_seed_and_working_directory_do_not_change_outputs(case, inputs, tmp
         _assert_same(reference, other, f"PYTHONHASHSEED={hashseed} cwd={cwd}")
 
 
-def test_summary_timings_are_the_only_difference(inputs, tmp_path):
-    """summary.json differs between runs in ``timings`` alone: its other keys and their order
-    are equal, and ``timings`` holds only per-stage seconds."""
-    _, circuit, options = CASES[0]
-    a = json.loads(_partition(circuit, options, tmp_path / "a", inputs)["summary.json"])
-    b = json.loads(_partition(circuit, options, tmp_path / "b", inputs)["summary.json"])
-    assert list(a) == list(b)
-    for key in a:
-        if key != TIMINGS:
-            assert a[key] == b[key], key
-    assert set(a[TIMINGS]) == set(b[TIMINGS])
-    assert all(isinstance(v, float) and v >= 0 for v in a[TIMINGS].values())
-
-
-@pytest.mark.xfail(strict=True, reason="summary.json holds wall-clock 'timings', so it is not "
-                                        "byte-identical across runs (reported in issue #8; "
-                                        "remove this mark when timings move out of it or "
-                                        "can be turned off)")
 def test_summary_json_is_byte_identical(inputs, tmp_path):
     _, circuit, options = CASES[2]
     a = _partition(circuit, options, tmp_path / "a", inputs)["summary.json"]
@@ -171,9 +139,106 @@ def test_summary_json_is_byte_identical(inputs, tmp_path):
     assert a == b
 
 
+def test_summary_holds_no_wall_clock_time_and_json_stdout_does(tmp_path):
+    """The stage times are printed with --json (benchmarks/bench_scale.py reads them there)
+    and never written to --out."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    cmd = [sys.executable, "-m", "araqne.cli", "partition", str(CIRCUITS / "qft_16.qasm"),
+           "-k", "4", "--out", str(tmp_path / "o"), "--json"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    written = json.loads((tmp_path / "o" / "summary.json").read_text())
+    timings = printed.pop("timings")
+    assert printed == written
+    assert {"frontend", "partition", "backend"} <= set(timings)
+    assert all(isinstance(v, float) and v >= 0 for v in timings.values())
+
+    def keys(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield k
+                yield from keys(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from keys(v)
+
+    for name in ("summary.json", "schedule.json"):
+        doc = json.loads((tmp_path / "o" / name).read_text())
+        for key in keys(doc):  # no wall-clock field anywhere
+            assert not any(w in key for w in ("timings", "seconds", "date", "wall")), (name, key)
+
+
+def test_input_is_the_file_name_and_the_circuit_hash(tmp_path):
+    """The same file typed as a relative, absolute or roundabout path, or copied elsewhere
+    under the same name (with a comment added), gives the same bytes; a changed circuit
+    changes the hash."""
+    from araqne.api import circuit_sha256
+    from araqne.frontend import load
+
+    src = CIRCUITS / "ghz_8.qasm"
+    copy_dir = tmp_path / "elsewhere"
+    copy_dir.mkdir()
+    (copy_dir / "ghz_8.qasm").write_bytes(src.read_bytes() + b"// a trailing comment\n")
+    typed = [("circuits/ghz_8.qasm", ROOT), (str(src), tmp_path),
+             ("./circuits/../circuits/ghz_8.qasm", ROOT), ("ghz_8.qasm", copy_dir)]
+    runs = []
+    for i, (path, cwd) in enumerate(typed):
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        out = tmp_path / f"o{i}"
+        cmd = [sys.executable, "-m", "araqne.cli", "partition", path, "-k", "2", "--out",
+               str(out), "--quiet"]
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        runs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    for other in runs[1:]:
+        _assert_same(runs[0], other, "path typed differently")
+    summary = json.loads(runs[0]["summary.json"])
+    assert summary["input"] == "ghz_8.qasm"
+    assert summary["circuit_sha256"] == circuit_sha256(load(src))
+    changed = src.read_text().replace("h q[0];", "x q[0];")
+    assert changed != src.read_text()
+    assert circuit_sha256(load(changed)) != summary["circuit_sha256"]
+
+
+@pytest.mark.slow
+def test_bench_reproducible_columns_are_equal_across_jobs(tmp_path):
+    """``araqne bench --out`` with --jobs 1 and --jobs 2 (and another hash seed): the CSV
+    restricted to REPRODUCIBLE_COLUMNS is byte-identical, and so are those fields of the JSON
+    cases; the other columns are times and may differ."""
+    import csv
+    import io
+
+    from araqne.bench import REPRODUCIBLE_COLUMNS
+
+    texts, docs = [], []
+    for jobs, hashseed in (("1", "0"), ("2", "77")):
+        env = dict(os.environ, PYTHONHASHSEED=hashseed)
+        out = tmp_path / f"bench_{jobs}.json"
+        cmd = [sys.executable, "-m", "araqne.cli", "bench", "--only",
+               "bernstein_vazirani_16,qaoa_regular3_16", "--qpus", "2,4", "--repeat", "1",
+               "--no-memory", "--jobs", jobs, "--out", str(out), "--quiet"]
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        rows = list(csv.DictReader(io.StringIO(out.with_suffix(".csv").read_text())))
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(REPRODUCIBLE_COLUMNS)
+        for row in rows:
+            writer.writerow([row[c] for c in REPRODUCIBLE_COLUMNS])
+        texts.append(buf.getvalue().encode())
+        docs.append([[case[c] for c in REPRODUCIBLE_COLUMNS]
+                     for case in json.loads(out.read_text())["cases"]])
+    assert texts[0] == texts[1]
+    assert docs[0] == docs[1]
+    assert len(docs[0]) == 4
+
+
 def test_api_in_process_matches_the_cli(inputs, tmp_path):
     """:meth:`PartitionResult.output_files` of :func:`araqne.distribute` in this process gives
-    the bytes the CLI writes from another process (timings aside)."""
+    the bytes the CLI writes from another process."""
     import araqne
     from araqne.frontend import load
     from araqne.network import Network

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -337,6 +338,18 @@ def test_normalise_conditions():
 
 def test_count_declared_qubits():
     assert _count_declared_qubits("qubit[3] a; qubit b;\nqreg c[4];\nbit[9] d;") == 8
+    # any literal form and constant expressions; comments and strings skipped
+    assert _count_declared_qubits("qubit[0x10] a; /* qubit[99] b; */ qubit c; // qubit d;\n"
+                                  "qubit[2 * 3] e; qubit[1_0] f;") == 33
+    assert _count_declared_qubits("qubit[2**70] a;") == math.inf
+
+
+def test_load_program_refuses_oversized_registers_before_parsing():
+    for decl in ("qubit[0x3B9ACA00] q;", "qubit[1000000 * 1000] q;", "qubit[2**70] q;"):
+        start = time.perf_counter()
+        with pytest.raises(InputError, match="more than the verification limit of 26"):
+            load_program("OPENQASM 3.0;\n" + decl + "\n", max_qubits=26)
+        assert time.perf_counter() - start < 2
 
 
 def test_fidelity_matches_partial_trace():
