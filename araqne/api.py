@@ -137,11 +137,12 @@ class PartitionResult:
         from .verification import load_program
         return [load_program(text) for text in self.qpu_programs()]
 
-    def output_files(self) -> dict[str, str]:
-        """File name -> text of everything ``--out DIR`` holds."""
+    def output_files(self, timings: bool = True) -> dict[str, str]:
+        """File name -> text of everything ``--out DIR`` holds (``timings``: see
+        :meth:`summary`)."""
         em = self.emit()
         schedule = dict(em.schedule, timing=self.timing().to_dict())
-        files = {"summary.json": json.dumps(self.summary(), indent=2) + "\n",
+        files = {"summary.json": json.dumps(self.summary(timings=timings), indent=2) + "\n",
                  "distributed.qasm": em.distributed_qasm,
                  "schedule.json": json.dumps(schedule, separators=(",", ":")) + "\n"}
         for i, text in enumerate(em.qpu_qasm):
@@ -264,15 +265,15 @@ class PartitionResult:
             if targets:
                 yield int(self.assignment[roots[w]]), targets
 
-    def summary(self) -> dict[str, Any]:
-        """The summary.json content: a function of the circuit, the network, the options and the
-        seed alone, so that equal runs write equal bytes.
+    def summary(self, timings: bool = True) -> dict[str, Any]:
+        """The summary.json content.
 
         ``input`` is the file name of the input (its last path component, however the path was
         typed; ``"<string>"`` for program text, the circuit's name for a Qiskit circuit) and
-        ``circuit_sha256`` the :func:`circuit_sha256` of the circuit as read.  Wall-clock
-        stage times are not in it: they are :attr:`timings` (the CLI prints them with
-        ``--json``).
+        ``circuit_sha256`` the :func:`circuit_sha256` of the circuit as read.  ``timings``
+        (last key) holds the wall-clock seconds of each stage, as the output contract asks;
+        it is the only part that differs between equal runs, and ``timings=False``
+        (``--no-timings``) leaves it out so that equal runs write equal bytes.
 
         Once the programs are emitted (:meth:`emit`), ``ebits`` counts the Bell pairs they
         consume (``ebits_model`` keeps the cost-model figure, lower when communication qubits
@@ -297,6 +298,8 @@ class PartitionResult:
                 row["peak_comm_in_use"] = int(peak)
                 row["data_register_size"] = int(size)
             out["timing"] = timing.to_dict()
+        if timings:
+            out["timings"] = {k: round(float(v), 6) for k, v in self.timings.items()}
         return out
 
     def _summary_partition(self) -> dict[str, Any]:

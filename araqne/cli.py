@@ -518,10 +518,13 @@ def main() -> None:
 @click.option("--route", "do_route", is_flag=True,
               help="Route each QPU program onto its coupling map (SABRE) and report the SWAPs "
                    "added; with --out also write qpu<i>.routed.qasm and routing.json.")
+@click.option("--no-timings", "no_timings", is_flag=True,
+              help="Leave the wall-clock stage times out of summary.json, so that equal runs "
+                   "write byte-identical files.")
 @_common_options
 def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, network_file, seed,
               effort, no_reorder, no_comm_aware, no_detach, no_teleport, out, force, do_verify,
-              do_route, as_json, quiet, debug):
+              do_route, no_timings, as_json, quiet, debug):
     """Partition CIRCUIT (OpenQASM 2 or 3) over a cluster of QPUs.
 
     The e-bits are those the emitted programs consume.  Circuits of more than 300,000
@@ -532,7 +535,8 @@ def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, ne
     strategy = {"reorder": not no_reorder, "comm_aware": not no_comm_aware,
                 "detach": not no_detach, "teleport": not no_teleport}
     _guarded(_partition)(circuit, cluster, seed, effort, out, force, do_verify, as_json,
-                         strategy=strategy, quiet=quiet, debug=debug, do_route=do_route)
+                         strategy=strategy, quiet=quiet, debug=debug, do_route=do_route,
+                         timings=not no_timings)
 
 
 @contextlib.contextmanager
@@ -550,14 +554,14 @@ def _file_hint(cluster: _Cluster):
 
 
 def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, strategy=None,
-               quiet=False, debug=False, do_route=False):
+               quiet=False, debug=False, do_route=False, timings=True):
     with _file_hint(cluster):
         _partition_inner(circuit, cluster, seed, effort, out, force, do_verify, as_json,
-                         strategy, quiet, do_route)
+                         strategy, quiet, do_route, timings)
 
 
 def _partition_inner(circuit, cluster, seed, effort, out, force, do_verify, as_json, strategy,
-                     quiet, do_route):
+                     quiet, do_route, timings=True):
     ui = _UI(quiet, as_json)
     _check_out(out, force, [circuit, cluster.network_file])
     network = _check_cluster(cluster)
@@ -577,12 +581,12 @@ def _partition_inner(circuit, cluster, seed, effort, out, force, do_verify, as_j
     files = None
     if report is None or report.passed:
         if out is not None:  # written before anything is printed: no success table, then error
-            files = result.output_files()
+            files = result.output_files(timings=timings)
             with ui.stage(f"writing {out}"):
                 _write_outputs(out, force, files)
     if as_json:
         printed = dict(summary)
-        printed["timings"] = _timings(result)  # wall-clock: printed, never in --out
+        printed["timings"] = _timings(result)  # wall-clock (with the writing of --out)
         if report is not None:
             printed["verification"] = _report_dict(report)
         click.echo(json.dumps(printed, indent=2))
