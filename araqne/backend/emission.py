@@ -49,7 +49,7 @@ import numpy as np
 from ..errors import InfeasibleError, InputError
 from ..ir import GATES, KIND, KIND_NQ, ROLE_Z, XFLIP, ZFLIP, Circuit
 from ..packets import Packets, find_windows
-from .schedule import Program
+from .schedule import CLS_1Q, CLS_2Q, CLS_MR, CLS_SWAP, STEP_SHIFT, Program
 from .teleport import cat_disentangle, cat_entangle, flip_copy, teleport_state
 
 INF = 1 << 62
@@ -100,6 +100,13 @@ class Emission:
         Size of each data register ``qpu<i>``.
     evictions : int
         Copies released early because a QPU ran out of communication qubits.
+    moves : list of [int, int, int, int]
+        The state teleportations emitted (``[op_index, qubit, from_qpu, to_qpu]``).
+    records : ndarray of int64, optional
+        One record per statement of ``distributed_qasm`` in program order: its step, QPU,
+        duration class and whether it waits for a new classical message
+        (:meth:`araqne.backend.schedule.Program.record_arrays`).  The timing model reads these
+        rather than parsing the text (which it does when they are missing).
     """
 
     distributed_qasm: str
@@ -114,6 +121,7 @@ class Emission:
     data_register_sizes: list
     evictions: int = 0
     moves: list = field(default_factory=list)
+    records: np.ndarray | None = field(default=None, repr=False)
 
     def write(self, outdir) -> list[str]:
         """Write ``distributed.qasm``, ``qpu<i>.qasm`` and ``schedule.json`` into ``outdir``;
@@ -442,6 +450,11 @@ class _Emitter:
         used_kinds = set(kinds)
         self.used_kinds = used_kinds
         m = len(kinds)
+        record = prog.rec
+        # duration class of each kind, pre-shifted into the record layout
+        cls_of = [(CLS_MR if g.name in ("measure", "reset") else
+                   (CLS_2Q if g.num_qubits == 2 else CLS_1Q)) for g in GATES]
+        cls_bits = [c << 1 for c in cls_of]
 
         for i in range(m):
             if moves_at and i in moves_at:
@@ -474,14 +487,16 @@ class _Emitter:
                     text = f"{head} {qs};"
                 if cond is None:
                     if written:
-                        op(P, text, (qs,), written)
+                        op(P, text, (qs,), written, cls=CLS_MR)
                     else:
                         st = last.get(qs, 0) + 1
                         last[qs] = st
                         lines.append(text)
                         qlines[P].append(text)
+                        record((st << STEP_SHIFT) | (P << 4) | cls_bits[kd])
                 else:
-                    op(P, cond[0].replace("\x00", text), (qs,), written, cond[1])
+                    op(P, cond[0].replace("\x00", text), (qs,), written, cond[1],
+                       cls=cls_of[kd])
                 w = curwin[q]
                 if w >= 0 and w in live:
                     basis = wbasis[w]
@@ -524,8 +539,9 @@ class _Emitter:
                 last[sb] = st
                 lines.append(text)
                 qlines[P].append(text)
+                record((st << STEP_SHIFT) | (P << 4) | (CLS_2Q << 1))
             else:
-                op(P, cond[0].replace("\x00", text), (sa, sb), (), cond[1])
+                op(P, cond[0].replace("\x00", text), (sa, sb), (), cond[1], cls=CLS_2Q)
             if wa >= 0 and wa in live:
                 self._release_done(wa, i)
             if wb >= 0 and wb in live:
@@ -766,7 +782,7 @@ class _Emitter:
                     f"moving qubit {q} to QPU {self.names[b]} before operation {i} exceeds its "
                     f"{self.cap[b]} data qubits")
         dst = f"qpu{b}[{slot}]"
-        step = self.prog.op(b, f"swap {src}, {dst};", (src, dst))
+        step = self.prog.op(b, f"swap {src}, {dst};", (src, dst), cls=CLS_SWAP)
         self._free(b, src_slot)
         pairs[-1]["released"] = max(pairs[-1]["released"], step)
         self.loc_qpu[q] = b
@@ -828,6 +844,7 @@ class _Emitter:
             data_register_sizes=list(self.data_size),
             evictions=self.evictions,
             moves=self.moves,
+            records=prog.record_arrays(),
         )
 
 

@@ -41,7 +41,38 @@ indices run with this copy or with copies made from it]}``.  A message is ``{"na
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
+
+import numpy as np
+
+#: duration classes of the statements (:attr:`Program.records`), read by the timing model
+CLS_EPR = 0
+CLS_1Q = 1
+CLS_2Q = 2
+CLS_MR = 3      # measure or reset
+CLS_SWAP = 4
+#: bit layout of one record: ``step << STEP_SHIFT | qpu << 4 | cls << 1 | remote``
+STEP_SHIFT = 24
+MAX_QPUS = 1 << 20
+
+
+def classify(text: str, num_qubits: int, measures: bool) -> int:
+    """Duration class of a statement given as text (for :meth:`Program.op` callers that do not
+    say): ``reset`` and measurements ``CLS_MR``, ``swap`` ``CLS_SWAP``, others by qubit count.
+    The kind is the first word of the statement's body (after any ``if (...) {`` prefix)."""
+    if measures:
+        return CLS_MR
+    body = text
+    if body.startswith("if"):
+        cut = body.rfind(")", 0, body.find(";") if ";" in body else len(body))
+        body = body[cut + 1:].replace("{", " ").replace("}", " ").replace("else", " ").lstrip()
+    word = body.split(" ", 1)[0].split("(", 1)[0]
+    if word == "reset":
+        return CLS_MR
+    if num_qubits >= 2:
+        return CLS_SWAP if word == "swap" else CLS_2Q
+    return CLS_1Q
 
 STEPS_DEFINITION = (
     "ASAP layers of distributed.qasm: the step of a statement is 1 + the largest step of the "
@@ -66,9 +97,11 @@ class Program:
     """
 
     __slots__ = ("k", "mreg", "lines", "qlines", "last", "writer", "sent", "pairs", "messages",
-                 "nbits", "per_link")
+                 "nbits", "per_link", "records", "rec")
 
     def __init__(self, k: int, mreg: str = "m"):
+        if k >= MAX_QPUS:
+            raise ValueError(f"at most {MAX_QPUS - 1} QPUs (got {k})")
         self.k = k
         self.mreg = mreg
         self.lines: list[str] = []
@@ -80,6 +113,11 @@ class Program:
         self.messages: list[dict] = []
         self.nbits = 0
         self.per_link: dict[str, int] = defaultdict(int)
+        # one int per statement of distributed.qasm, in program order: its step, QPU, duration
+        # class and whether it waits for a new classical message (see :meth:`record_arrays`);
+        # the timing model reads these instead of re-parsing the text
+        self.records = array("q")
+        self.rec = self.records.append
 
     # ------------------------------------------------------------------ statements
 
@@ -89,11 +127,13 @@ class Program:
         self.nbits += 1
         return b
 
-    def op(self, qpu: int, text: str, qargs=(), written=(), read=(), pair: str | None = None) -> int:
+    def op(self, qpu: int, text: str, qargs=(), written=(), read=(), pair: str | None = None,
+           cls: int | None = None) -> int:
         """Append a local statement of QPU ``qpu``; return its step.
 
         ``qargs`` are the qubits it touches, ``written`` the bits it measures into, ``read`` the
         bits of its condition.  A read bit last written on another QPU becomes a message.
+        ``cls`` is its duration class (``CLS_*``; derived from the text when omitted).
         """
         last = self.last
         s = 0
@@ -105,14 +145,15 @@ class Program:
             v = last.get(b, 0)
             if v > s:
                 s = v
+        remote = 0
         if read:
             for b in read:
                 v = last.get(b, 0)
                 if v > s:
                     s = v
                 w = self.writer.get(b)
-                if w is not None and w[0] != qpu:
-                    self._message(b, w, qpu, pair)
+                if w is not None and w[0] != qpu and self._message(b, w, qpu, pair):
+                    remote = 1
         s += 1
         for a in qargs:
             last[a] = s
@@ -124,17 +165,21 @@ class Program:
             last[b] = s
         self.lines.append(text)
         self.qlines[qpu].append(text)
+        if cls is None:
+            cls = classify(text, len(qargs), bool(written))
+        self.rec((s << STEP_SHIFT) | (qpu << 4) | (cls << 1) | remote)
         return s
 
     # fast paths of :meth:`op` for the protocol gadgets
 
-    def op1(self, qpu: int, text: str, a: str) -> int:
-        """``op`` on one qubit, no classical bits."""
+    def op1(self, qpu: int, text: str, a: str, cls: int = CLS_1Q) -> int:
+        """``op`` on one qubit, no classical bits (``cls``: ``CLS_MR`` for a reset)."""
         last = self.last
         s = last.get(a, 0) + 1
         last[a] = s
         self.lines.append(text)
         self.qlines[qpu].append(text)
+        self.rec((s << STEP_SHIFT) | (qpu << 4) | (cls << 1))
         return s
 
     def op2(self, qpu: int, text: str, a: str, b: str) -> int:
@@ -147,6 +192,7 @@ class Program:
         last[b] = s
         self.lines.append(text)
         self.qlines[qpu].append(text)
+        self.rec((s << STEP_SHIFT) | (qpu << 4) | (CLS_2Q << 1))
         return s
 
     def measure(self, qpu: int, a: str, bit: str) -> int:
@@ -162,6 +208,7 @@ class Program:
         text = f"{bit} = measure {a};"
         self.lines.append(text)
         self.qlines[qpu].append(text)
+        self.rec((s << STEP_SHIFT) | (qpu << 4) | (CLS_MR << 1))
         return s
 
     def if1(self, qpu: int, bit: str, text: str, a: str, pair: str | None = None) -> int:
@@ -173,17 +220,18 @@ class Program:
         last[a] = s
         last[bit] = s
         w = self.writer.get(bit)
-        if w is not None and w[0] != qpu:
-            self._message(bit, w, qpu, pair)
+        remote = 1 if w is not None and w[0] != qpu and self._message(bit, w, qpu, pair) else 0
         line = f"if ({bit}) {text}"
         self.lines.append(line)
         self.qlines[qpu].append(line)
+        self.rec((s << STEP_SHIFT) | (qpu << 4) | (CLS_1Q << 1) | remote)
         return s
 
-    def _message(self, bit: str, w: tuple[int, int, int], to: int, pair: str | None) -> None:
+    def _message(self, bit: str, w: tuple[int, int, int], to: int, pair: str | None) -> bool:
+        """Record the message of ``bit`` to QPU ``to`` unless already sent; True when new."""
         key = (bit, w[2], to)
         if key in self.sent:
-            return
+            return False
         self.sent.add(key)
         src = w[0]
         tag = f" ({pair})" if pair else ""
@@ -191,6 +239,7 @@ class Program:
         self.qlines[to].append(f"// recv {bit} from qpu{src}{tag}")
         self.messages.append({"name": bit, "from": src, "to": to, "sent_step": w[1],
                               "pair": pair})
+        return True
 
     def epr(self, qa: int, a: str, qb: int, b: str, **record) -> dict:
         """Append ``epr a, b;`` between linked QPUs ``qa`` and ``qb``; return the pair record.
@@ -205,6 +254,7 @@ class Program:
         last[a] = s
         last[b] = s
         self.lines.append(f"epr {a}, {b}; // {pid}")
+        self.rec((s << STEP_SHIFT) | (qa << 4))
         self.qlines[qa].append(f"epr_half {a}; // {pid}: Bell pair with qpu{qb} {b}")
         self.qlines[qb].append(f"epr_half {b}; // {pid}: Bell pair with qpu{qa} {a}")
         key = f"{min(qa, qb)}-{max(qa, qb)}"
@@ -217,6 +267,12 @@ class Program:
         return rec
 
     # ------------------------------------------------------------------ output
+
+    def record_arrays(self) -> np.ndarray:
+        """The statement records as int64: ``step << STEP_SHIFT | qpu << 4 | cls << 1 | remote``
+        per statement of ``distributed.qasm`` in program order (``remote``: the statement waits
+        for a classical message it is the first to need)."""
+        return np.array(self.records, dtype=np.int64)
 
     def num_steps(self) -> int:
         """Depth of the combined program in steps."""

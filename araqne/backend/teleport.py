@@ -37,6 +37,7 @@ m1 = measure e; if (m1) x c; if (m0) z c; reset q; reset e;`` moves the state of
 from __future__ import annotations
 
 from ..ir import ROLE_X, ROLE_Z
+from .schedule import CLS_1Q, CLS_MR
 
 
 def cat_entangle(prog, basis: int, src_qpu: int, src: str, half: str, dst_qpu: int, copy: str,
@@ -78,7 +79,7 @@ def cat_entangle(prog, basis: int, src_qpu: int, src: str, half: str, dst_qpu: i
     done = prog.if1(dst_qpu, bit, f"x {copy};", copy, pid)
     if basis == ROLE_X:
         done = prog.op1(dst_qpu, f"h {copy};", copy)
-    freed = prog.op1(src_qpu, f"reset {half};", half)
+    freed = prog.op1(src_qpu, f"reset {half};", half, CLS_MR)
     pair["ready_by"] = first - 1
     pair["consumed"] = done
     pair["released"] = max(freed, done)
@@ -104,7 +105,7 @@ def cat_disentangle(prog, basis: int, copy_qpu: int, copy: str, root_qpu: int, r
     bit = prog.new_bit()
     prog.measure(copy_qpu, copy, bit)
     prog.if1(root_qpu, bit, f"{fix} {root};", root, pid)
-    step = prog.op1(copy_qpu, f"reset {copy};", copy)
+    step = prog.op1(copy_qpu, f"reset {copy};", copy, CLS_MR)
     if pair is not None:
         pair["released"] = max(pair["released"], step)
     return step
@@ -117,9 +118,9 @@ def flip_copy(prog, basis: int, qpu: int, copy: str, cond=None) -> int:
     gate = "x" if basis == ROLE_Z else "z"
     text = f"{gate} {copy};"
     if cond is None:
-        return prog.op(qpu, text, (copy,))
+        return prog.op(qpu, text, (copy,), cls=CLS_1Q)
     template, bits = cond
-    return prog.op(qpu, template.replace("\x00", text), (copy,), read=bits)
+    return prog.op(qpu, template.replace("\x00", text), (copy,), read=bits, cls=CLS_1Q)
 
 
 def teleport_state(prog, src_qpu: int, src: str, half: str, dst_qpu: int, recv: str,
@@ -141,8 +142,8 @@ def teleport_state(prog, src_qpu: int, src: str, half: str, dst_qpu: int, recv: 
     prog.measure(src_qpu, half, b1)
     prog.if1(dst_qpu, b1, f"x {recv};", recv, pid)
     done = prog.if1(dst_qpu, b0, f"z {recv};", recv, pid)
-    f1 = prog.op1(src_qpu, f"reset {src};", src)
-    f2 = prog.op1(src_qpu, f"reset {half};", half)
+    f1 = prog.op1(src_qpu, f"reset {src};", src, CLS_MR)
+    f2 = prog.op1(src_qpu, f"reset {half};", half, CLS_MR)
     pair["ready_by"] = first - 1
     pair["consumed"] = done
     pair["released"] = max(done, f1, f2)
