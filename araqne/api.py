@@ -128,10 +128,10 @@ class PartitionResult:
     def output_files(self) -> dict[str, str]:
         """File name -> text of everything ``--out DIR`` holds."""
         em = self.emit()
-        schedule = dict(em.schedule, timing=self.timing().to_dict())
         files = {"summary.json": json.dumps(self.summary(), indent=2) + "\n",
                  "distributed.qasm": em.distributed_qasm,
-                 "schedule.json": json.dumps(schedule, separators=(",", ":")) + "\n"}
+                 "schedule.json": em.schedule_json({"timing": self.timing().to_dict()})
+                 + "\n"}
         for i, text in enumerate(em.qpu_qasm):
             files[f"qpu{i}.qasm"] = text
         if self._routing is not None:  # qpu<i>.routed.qasm per routed QPU, routing.json

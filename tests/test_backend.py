@@ -755,3 +755,22 @@ def test_scale_100k_gates():
     elapsed = time.perf_counter() - t
     assert em.ebits == em.ebits_model == cost(circ, assignment, gq, net, packets)
     assert elapsed < 10.0   # about a second on an idle machine
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partitioned(max_ops=40), st.integers(1, 3))
+def test_schedule_columns_write_the_json_of_the_records(case, comm):
+    """schedule.json written from the pair and message columns equals ``json.dumps`` of the
+    records (relays on general networks, evictions with few comm qubits, reordered serves)."""
+    circ, packets, assignment, gq, k, cap, topology = case
+    net = Network.uniform(k, cap, comm, topology=topology)
+    try:
+        em = emit(circ, packets, assignment, gq, net)
+    except InfeasibleError:
+        return
+    extra = {"timing": {"x": 1.5, "y": None}}
+    fast = em.schedule_json(extra)
+    assert em._schedule is None            # not built as objects yet
+    want = json.dumps(dict(em.schedule, **extra), separators=(",", ":"))
+    assert fast == want
+    assert json.loads(fast)["total"] == em.ebits == len(em.schedule["pairs"])

@@ -49,6 +49,7 @@ import numpy as np
 from ..errors import InfeasibleError, InputError
 from ..ir import GATES, KIND, KIND_NQ, ROLE_Z, XFLIP, ZFLIP, Circuit
 from ..packets import Packets, find_windows
+from .pairs import ScheduleData
 from .schedule import CLS_1Q, CLS_2Q, CLS_MR, CLS_SWAP, STEP_SHIFT, Program
 from .teleport import cat_disentangle, cat_entangle, flip_copy, teleport_state
 
@@ -71,7 +72,7 @@ _RESERVED = re.compile(r"^(qpu\d+|comm\d+|epr|epr_half|U|CX|phase|cphase|u[123]|
                        + "|".join(g.name for g in GATES) + ")$")
 
 
-@dataclass
+@dataclass(eq=False)
 class Emission:
     """Programs and schedule of one distributed circuit.
 
@@ -81,8 +82,9 @@ class Emission:
         The combined OpenQASM 3 program (``distributed.qasm``).
     qpu_qasm : list of str
         The program of each QPU alone (``qpu<i>.qasm``).
-    schedule : dict
-        The ``schedule.json`` content.
+    schedule_data : ScheduleData
+        The ``schedule.json`` content, pairs and messages as columns
+        (:mod:`araqne.backend.pairs`); :attr:`schedule` is the same as plain objects.
     ebits : int
         Bell pairs emitted (``epr`` statements).
     ebits_model : int
@@ -111,7 +113,7 @@ class Emission:
 
     distributed_qasm: str
     qpu_qasm: list
-    schedule: dict
+    schedule_data: ScheduleData
     ebits: int
     ebits_model: int
     ebits_per_link: dict
@@ -122,6 +124,43 @@ class Emission:
     evictions: int = 0
     moves: list = field(default_factory=list)
     records: np.ndarray | None = field(default=None, repr=False)
+    _schedule: dict | None = field(default=None, repr=False)
+
+    @property
+    def schedule(self) -> dict:
+        """The ``schedule.json`` content as plain objects, built from :attr:`schedule_data` on
+        first use and kept (assigning one replaces it; from then on it is what is written and
+        timed)."""
+        if self._schedule is None:
+            self._schedule = self.schedule_data.to_dict()
+        return self._schedule
+
+    @schedule.setter
+    def schedule(self, value: dict) -> None:
+        self._schedule = value
+
+    def __eq__(self, other) -> bool:
+        """Same programs, schedule and figures (the schedule compared as its JSON text)."""
+        if not isinstance(other, Emission):
+            return NotImplemented
+        plain = ("distributed_qasm", "qpu_qasm", "ebits", "ebits_model", "ebits_per_link",
+                 "peak_comm", "layout_initial", "layout_final", "data_register_sizes",
+                 "evictions", "moves")
+        if any(getattr(self, f) != getattr(other, f) for f in plain):
+            return False
+        a, b = self.records, other.records
+        if (a is None) != (b is None) or (a is not None and not np.array_equal(a, b)):
+            return False
+        return self.schedule_json() == other.schedule_json()
+
+    __hash__ = None
+
+    def schedule_json(self, extra: dict | None = None) -> str:
+        """``schedule.json`` text, ``json.dumps({**schedule, **extra}, separators=(",", ":"))``
+        (from the columns unless :attr:`schedule` was built or replaced)."""
+        if self._schedule is None:
+            return self.schedule_data.to_json(extra)
+        return json.dumps(dict(self._schedule, **(extra or {})), separators=(",", ":"))
 
     def write(self, outdir) -> list[str]:
         """Write ``distributed.qasm``, ``qpu<i>.qasm`` and ``schedule.json`` into ``outdir``;
@@ -451,6 +490,7 @@ class _Emitter:
         self.used_kinds = used_kinds
         m = len(kinds)
         record = prog.rec
+        serve = prog.pairs.serve
         # duration class of each kind, pre-shifted into the record layout
         cls_of = [(CLS_MR if g.name in ("measure", "reset") else
                    (CLS_2Q if g.num_qubits == 2 else CLS_1Q)) for g in GATES]
@@ -521,13 +561,13 @@ class _Emitter:
                 rec = self._copy_for(wa, a, P, i, keep)
                 sa = rec.name
                 keep = {(wa, P)}
-                _serve(rec, i)
+                _serve(serve, rec, i)
             if loc_qpu[b] == P:
                 sb = loc_str[b]
             else:
                 rec = self._copy_for(wb, b, P, i, keep or set())
                 sb = rec.name
-                _serve(rec, i)
+                _serve(serve, rec, i)
             text = f"{head} {sa}, {sb};"
             if cond is None:
                 st = last.get(sa, 0)
@@ -657,7 +697,7 @@ class _Emitter:
                             qubit=root, route=[u, v] if route is None else list(route),
                             relay=bool(relay and (w, v) not in self.uses))
         self._free(u, hu)
-        lw[v] = _Copy(cv, copy, pair, parent)
+        lw[v] = _Copy(cv, copy, pair.n, parent)
 
     def _need(self, w: int, Q: int, i: int, strict: bool) -> int:
         """Next operation index at which the copy of window ``w`` on ``Q`` is needed (its own
@@ -825,7 +865,8 @@ class _Emitter:
                 regs.append(f"qubit[{self.comm_next[i]}] comm{i};")
             qpu_texts.append("\n".join(head + [EPR_HALF_DEF] + qn + regs + cdecl
                                        + prog.qlines[i]) + "\n")
-        sched = prog.schedule()
+        data = prog.schedule_data()
+        sched = data.head
         sched["comm_peak"] = list(self.comm_next)
         sched["evictions"] = self.evictions
         if self.moves:
@@ -834,7 +875,7 @@ class _Emitter:
         return Emission(
             distributed_qasm=distributed,
             qpu_qasm=qpu_texts,
-            schedule=sched,
+            schedule_data=data,
             ebits=len(prog.pairs),
             ebits_model=self.model_ebits() if not self.moves_at else len(prog.pairs),
             ebits_per_link=dict(sched["per_link"]),
@@ -848,10 +889,9 @@ class _Emitter:
         )
 
 
-def _serve(rec: _Copy, i: int) -> None:
-    """Record that operation ``i`` is served by this copy (and by the relays it came from)."""
+def _serve(serve, rec: _Copy, i: int) -> None:
+    """Record that operation ``i`` is served by this copy (and by the relays it came from);
+    ``serve`` is :meth:`araqne.backend.pairs.PairTable.serve`."""
     while rec is not None:
-        s = rec.pair["serves"]
-        if not s or s[-1] != i:
-            s.append(i)
+        serve(rec.pair, i)
         rec = rec.parent

@@ -46,6 +46,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from .pairs import MessageTable, PairRef, PairTable, ScheduleData
+
 #: duration classes of the statements (:attr:`Program.records`), read by the timing model
 CLS_EPR = 0
 CLS_1Q = 1
@@ -109,8 +111,8 @@ class Program:
         self.last: dict[str, int] = {}
         self.writer: dict[str, tuple[int, int, int]] = {}   # bit -> (qpu, step, version)
         self.sent: set = set()
-        self.pairs: list[dict] = []
-        self.messages: list[dict] = []
+        self.pairs = PairTable()          # the Bell pairs, column by column
+        self.messages = MessageTable()
         self.nbits = 0
         self.per_link: dict[str, int] = defaultdict(int)
         # one int per statement of distributed.qasm, in program order: its step, QPU, duration
@@ -127,13 +129,14 @@ class Program:
         self.nbits += 1
         return b
 
-    def op(self, qpu: int, text: str, qargs=(), written=(), read=(), pair: str | None = None,
+    def op(self, qpu: int, text: str, qargs=(), written=(), read=(), pair: int | None = None,
            cls: int | None = None) -> int:
         """Append a local statement of QPU ``qpu``; return its step.
 
         ``qargs`` are the qubits it touches, ``written`` the bits it measures into, ``read`` the
         bits of its condition.  A read bit last written on another QPU becomes a message.
-        ``cls`` is its duration class (``CLS_*``; derived from the text when omitted).
+        ``cls`` is its duration class (``CLS_*``; derived from the text when omitted);
+        ``pair`` the number of the Bell pair its messages serve.
         """
         last = self.last
         s = 0
@@ -196,7 +199,8 @@ class Program:
         return s
 
     def measure(self, qpu: int, a: str, bit: str) -> int:
-        """``bit = measure a;`` on QPU ``qpu``."""
+        """``bit = measure a;`` on QPU ``qpu``: a protocol bit (:meth:`new_bit`), read once by
+        :meth:`if1`."""
         last = self.last
         s = last.get(a, 0)
         t = last.get(bit, 0)
@@ -211,42 +215,52 @@ class Program:
         self.rec((s << STEP_SHIFT) | (qpu << 4) | (CLS_MR << 1))
         return s
 
-    def if1(self, qpu: int, bit: str, text: str, a: str, pair: str | None = None) -> int:
-        """``if (bit) text`` acting on qubit ``a`` of QPU ``qpu``."""
+    def if1(self, qpu: int, bit: str, text: str, a: str, pair: int | None = None) -> int:
+        """``if (bit) text`` acting on qubit ``a`` of QPU ``qpu``.
+
+        ``bit`` is a protocol bit written by :meth:`measure` and read here only: it is then
+        forgotten (its step and writer), so that a program of a million Bell pairs does not
+        keep two million dead entries; its message, if any, is always new.
+        """
         last = self.last
         s = last.get(a, 0)
-        t = last.get(bit, 0)
+        t = last.pop(bit, 0)
         s = (s if s > t else t) + 1
         last[a] = s
-        last[bit] = s
-        w = self.writer.get(bit)
-        remote = 1 if w is not None and w[0] != qpu and self._message(bit, w, qpu, pair) else 0
+        w = self.writer.pop(bit, None)
+        remote = 0
+        if w is not None and w[0] != qpu:
+            self._send(bit, w[0], w[1], qpu, pair)
+            remote = 1
         line = f"if ({bit}) {text}"
         self.lines.append(line)
         self.qlines[qpu].append(line)
         self.rec((s << STEP_SHIFT) | (qpu << 4) | (CLS_1Q << 1) | remote)
         return s
 
-    def _message(self, bit: str, w: tuple[int, int, int], to: int, pair: str | None) -> bool:
+    def _message(self, bit: str, w: tuple[int, int, int], to: int, pair: int | None) -> bool:
         """Record the message of ``bit`` to QPU ``to`` unless already sent; True when new."""
         key = (bit, w[2], to)
         if key in self.sent:
             return False
         self.sent.add(key)
-        src = w[0]
-        tag = f" ({pair})" if pair else ""
-        self.qlines[src].append(f"// send {bit} to qpu{to}{tag}")
-        self.qlines[to].append(f"// recv {bit} from qpu{src}{tag}")
-        self.messages.append({"name": bit, "from": src, "to": to, "sent_step": w[1],
-                              "pair": pair})
+        self._send(bit, w[0], w[1], to, pair)
         return True
 
-    def epr(self, qa: int, a: str, qb: int, b: str, **record) -> dict:
-        """Append ``epr a, b;`` between linked QPUs ``qa`` and ``qb``; return the pair record.
+    def _send(self, bit: str, src: int, step: int, to: int, pair: int | None) -> None:
+        tag = f" (e{pair})" if pair is not None else ""
+        self.qlines[src].append(f"// send {bit} to qpu{to}{tag}")
+        self.qlines[to].append(f"// recv {bit} from qpu{src}{tag}")
+        self.messages.add(bit, src, to, step, pair)
 
-        ``record`` fills the schedule entry (protocol, window, route...); ``id``, ``qpus``,
-        ``path``, ``comm_qubits`` and ``epr_step`` are set here, and ``ready_by``, ``consumed``,
-        ``released`` provisionally (the gadgets set them).
+    def epr(self, qa: int, a: str, qb: int, b: str, **record) -> PairRef:
+        """Append ``epr a, b;`` between linked QPUs ``qa`` and ``qb``; return the pair record
+        (a :class:`~araqne.backend.pairs.PairRef`: ``pair["ready_by"] = s`` writes it).
+
+        ``record`` fills the schedule entry (``protocol``, ``window``, ``serves``, ``qubit``,
+        ``route``, ``relay``); ``id``, ``qpus``, ``path``, ``comm_qubits`` and ``epr_step`` are
+        set here, and ``ready_by``, ``consumed``, ``released`` provisionally (the gadgets set
+        them).
         """
         pid = f"e{len(self.pairs)}"
         last = self.last
@@ -259,12 +273,7 @@ class Program:
         self.qlines[qb].append(f"epr_half {b}; // {pid}: Bell pair with qpu{qa} {a}")
         key = f"{min(qa, qb)}-{max(qa, qb)}"
         self.per_link[key] += 1
-        rec = {"id": pid, "qpus": [qa, qb], "path": [qa, qb], "comm_qubits": [a, b],
-               "epr_step": s, "ready_by": s, "consumed": s, "released": s, "protocol": "gate",
-               "window": None, "serves": []}
-        rec.update(record)
-        self.pairs.append(rec)
-        return rec
+        return PairRef(self.pairs, self.pairs.add(qa, a, qb, b, s, record))
 
     # ------------------------------------------------------------------ output
 
@@ -278,15 +287,20 @@ class Program:
         """Depth of the combined program in steps."""
         return max(self.last.values(), default=0)
 
-    def schedule(self) -> dict:
-        """The ``schedule.json`` content."""
+    def schedule_data(self) -> ScheduleData:
+        """The ``schedule.json`` content, its pairs and messages as columns."""
         per_link = {key: self.per_link[key]
                     for key in sorted(self.per_link, key=lambda s: tuple(map(int, s.split("-"))))}
-        return {
+        head = {
             "steps": STEPS_DEFINITION,
             "num_steps": self.num_steps(),
-            "pairs": self.pairs,
-            "messages": self.messages,
+            "pairs": None,
+            "messages": None,
             "per_link": per_link,
             "total": len(self.pairs),
         }
+        return ScheduleData(head, self.pairs, self.messages)
+
+    def schedule(self) -> dict:
+        """The ``schedule.json`` content as plain objects."""
+        return self.schedule_data().to_dict()

@@ -747,6 +747,32 @@ def _input_makespan_kernel(kind, qptr, qargs, clbit, cond, cptr, cbits, n, nbits
     return total
 
 
+_MISSING = -(1 << 62)
+
+
+def _pair_columns(emission):
+    """``(head, npairs, qpus[0], qpus[1], epr_step, ready_by, id_of)`` of the schedule's pairs,
+    as int64 arrays: from the columns of :attr:`Emission.schedule_data` when the schedule was
+    never built as objects, else from :attr:`Emission.schedule` (``ready_by`` missing:
+    ``_MISSING``)."""
+    data = getattr(emission, "schedule_data", None)
+    if data is not None and getattr(emission, "_schedule", None) is None:
+        t = data.pairs
+
+        def col(a):
+            return np.array(a, dtype=np.int64) if len(a) else np.zeros(0, dtype=np.int64)
+        return (data.head, len(t), col(t.qa), col(t.qb), col(t.epr), col(t.ready),
+                lambda j: f"e{j}")
+    sched = emission.schedule
+    pairs = sched.get("pairs", [])
+    n = len(pairs)
+    qa = np.fromiter((p["qpus"][0] for p in pairs), dtype=np.int64, count=n)
+    qb = np.fromiter((p["qpus"][1] for p in pairs), dtype=np.int64, count=n)
+    es = np.fromiter((p["epr_step"] for p in pairs), dtype=np.int64, count=n)
+    rb = np.fromiter((p.get("ready_by", _MISSING) for p in pairs), dtype=np.int64, count=n)
+    return sched, n, qa, qb, es, rb, lambda j: pairs[j]["id"]
+
+
 def estimate(emission, network, circuit=None, distill_rounds: int = 0, *,
              classical_latency_s: float = DEFAULT_CLASSICAL_LATENCY_S,
              buffer_slots: int | None = None) -> TimingReport:
@@ -786,8 +812,7 @@ def estimate(emission, network, circuit=None, distill_rounds: int = 0, *,
         raise ValueError(f"classical_latency_s must be >= 0 (got {classical_latency_s!r})")
     if buffer_slots is not None and (isinstance(buffer_slots, bool) or int(buffer_slots) < 0):
         raise ValueError(f"buffer_slots must be a non-negative integer (got {buffer_slots!r})")
-    sched = emission.schedule
-    pairs = sched.get("pairs", [])
+    sched, npairs, qa, qb, sched_es, prb_given, pair_id = _pair_columns(emission)
     k = network.k
     times = _op_times(network)
     dur1 = [r[0] for r in times]
@@ -801,25 +826,20 @@ def estimate(emission, network, circuit=None, distill_rounds: int = 0, *,
         parsed = _parse(emission.distributed_qasm, dur1, dur2, durm, dswap, latency)
     D = np.asarray(parsed.D, dtype=np.float64)
     S = len(D) - 1
-    if S != int(sched.get("num_steps", S)) or len(parsed.epr_steps) != len(pairs):
-        raise ValueError(f"schedule ({sched.get('num_steps')} steps, {len(pairs)} pairs) does not "
+    if S != int(sched.get("num_steps", S)) or len(parsed.epr_steps) != npairs:
+        raise ValueError(f"schedule ({sched.get('num_steps')} steps, {npairs} pairs) does not "
                          f"match distributed.qasm ({S} steps, {len(parsed.epr_steps)} epr)")
     G = _prefix_sums(D)
     gates_only = float(G[S])
 
     # per pair: link (numbered in "i-j" order), ready_by, epr step
-    npairs = len(pairs)
     es = np.asarray(parsed.epr_steps, dtype=np.int64)
-    qa = np.fromiter((p["qpus"][0] for p in pairs), dtype=np.int64, count=npairs)
-    qb = np.fromiter((p["qpus"][1] for p in pairs), dtype=np.int64, count=npairs)
-    sched_es = np.fromiter((p["epr_step"] for p in pairs), dtype=np.int64, count=npairs)
     bad = np.nonzero(sched_es != es)[0]
     if bad.size:
-        p = pairs[int(bad[0])]
-        raise ValueError(f"pair {p['id']}: schedule epr_step {p['epr_step']} but "
-                         f"distributed.qasm puts it at step {int(es[bad[0]])}")
-    prb = np.fromiter((p.get("ready_by", e) for p, e in zip(pairs, es.tolist())),
-                      dtype=np.int64, count=npairs)
+        j = int(bad[0])
+        raise ValueError(f"pair {pair_id(j)}: schedule epr_step {int(sched_es[j])} but "
+                         f"distributed.qasm puts it at step {int(es[j])}")
+    prb = np.where(prb_given == _MISSING, es, prb_given)
     lo = np.minimum(qa, qb)
     hi = np.maximum(qa, qb)
     uniq, plink = np.unique(lo * k + hi, return_inverse=True)
@@ -937,7 +957,7 @@ def estimate(emission, network, circuit=None, distill_rounds: int = 0, *,
             for i, q in enumerate(network.qpus)]
     return TimingReport(
         makespan_s=makespan_n, makespan_buffered_s=makespan_b, makespan_gates_s=gates_only,
-        num_steps=S, ebits=len(pairs), physical_bell_pairs=physical, raw_bell_pairs=raw_total,
+        num_steps=S, ebits=npairs, physical_bell_pairs=physical, raw_bell_pairs=raw_total,
         distill_rounds=distill_rounds, classical_latency_s=latency,
         remote_feedforwards=parsed.messages, fidelity=fidelity, fidelity_log10=log10,
         memory_factor=mf_n, memory_factor_buffered=mf_b,

@@ -1,0 +1,396 @@
+"""Column storage of the schedule's Bell pairs and classical messages.
+
+A circuit of a million gates emits about half a million Bell pairs and a million classical
+messages.  As one ``dict`` each (the ``schedule.json`` records) they took about 1 GB and a
+``json.dumps`` of them several seconds and another GB of chunks.  Here every field is a column
+(``array('q')`` of 8 bytes per value, or a list of shared strings), the records are built only on
+request (:meth:`PairTable.to_dicts`, :meth:`MessageTable.to_dicts`: the ``schedule`` of
+:class:`araqne.backend.Emission`), and ``schedule.json`` is written straight from the columns
+(:meth:`ScheduleData.to_json`), byte for byte what ``json.dumps(schedule, separators=(",", ":"))``
+writes.
+
+The record of a pair (see :mod:`araqne.backend.schedule`) has the keys ``id, qpus, path,
+comm_qubits, epr_step, ready_by, consumed, released, protocol, window, serves`` and then, in the
+order its maker gave them, any of ``qubit``, ``route``, ``relay``.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+
+import numpy as np
+
+NONE = -(1 << 63)
+"""Stored for ``None`` in an integer column (``window``, ``qubit``)."""
+
+BASE_KEYS = ("id", "qpus", "path", "comm_qubits", "epr_step", "ready_by", "consumed",
+             "released", "protocol", "window", "serves")
+EXTRA_KEYS = ("qubit", "route", "relay")
+
+_PROTOCOL = ('"gate"', '"state"')
+_CHUNK = 20_000   # records joined per chunk of the JSON text (bounds the transient strings)
+
+
+class PairTable:
+    """Bell-pair records, column by column, in the order the pairs were made (``e0, e1...``)."""
+
+    __slots__ = ("qa", "qb", "ca", "cb", "epr", "ready", "consumed", "released", "state",
+                 "window", "qubit", "relay", "shape", "shapes", "_shape_index", "routes",
+                 "sv_pid", "sv_op", "last_served", "_names", "_csr")
+
+    def __init__(self):
+        self.qa = array("q")
+        self.qb = array("q")
+        self.ca: list[str] = []        # communication qubit names (shared string objects)
+        self.cb: list[str] = []
+        self.epr = array("q")
+        self.ready = array("q")
+        self.consumed = array("q")
+        self.released = array("q")
+        self.state = array("b")        # 1: state teleportation, 0: gate (linked copy)
+        self.window = array("q")
+        self.qubit = array("q")
+        self.relay = array("b")
+        self.shape = array("b")        # index into shapes: the extra keys, in order
+        self.shapes: list[tuple] = [()]
+        self._shape_index: dict[tuple, int] = {(): 0}
+        self.routes: dict[int, list] = {}   # pair -> route, where it is not [qa, qb]
+        self.sv_pid = array("q")       # (pair, operation) served, in the order recorded
+        self.sv_op = array("q")
+        self.last_served = array("q")
+        self._names: dict[str, str] = {}
+        self._csr = None               # (ptr, ops) once frozen by relabel
+
+    def __len__(self) -> int:
+        return len(self.qa)
+
+    def add(self, qa: int, a: str, qb: int, b: str, step: int, record: dict) -> int:
+        """Append a pair made at ``step`` between ``a`` (on ``qa``) and ``b`` (on ``qb``);
+        ``record`` sets ``protocol``, ``window``, ``serves``, ``qubit``, ``route``, ``relay``.
+        Returns its number."""
+        n = len(self.qa)
+        names = self._names
+        self.qa.append(qa)
+        self.qb.append(qb)
+        self.ca.append(names.setdefault(a, a))
+        self.cb.append(names.setdefault(b, b))
+        self.epr.append(step)
+        self.ready.append(step)
+        self.consumed.append(step)
+        self.released.append(step)
+        self.last_served.append(NONE)
+        state = 0
+        window = NONE
+        qubit = NONE
+        relay = 0
+        extras = []
+        for key, value in record.items():
+            if key == "protocol":
+                if value not in ("gate", "state"):
+                    raise ValueError(f"pair protocol must be 'gate' or 'state' (got {value!r})")
+                state = 1 if value == "state" else 0
+            elif key == "window":
+                window = NONE if value is None else int(value)
+            elif key == "serves":
+                for i in value:
+                    self.serve(n, int(i))
+            elif key == "qubit":
+                qubit = NONE if value is None else int(value)
+                extras.append(key)
+            elif key == "route":
+                route = [int(x) for x in value]
+                if route != [qa, qb]:
+                    self.routes[n] = route
+                extras.append(key)
+            elif key == "relay":
+                relay = 1 if value else 0
+                extras.append(key)
+            else:
+                raise ValueError(f"unknown Bell-pair field {key!r}")
+        self.state.append(state)
+        self.window.append(window)
+        self.qubit.append(qubit)
+        self.relay.append(relay)
+        shape = tuple(extras)
+        idx = self._shape_index.get(shape)
+        if idx is None:
+            idx = self._shape_index[shape] = len(self.shapes)
+            self.shapes.append(shape)
+        self.shape.append(idx)
+        return n
+
+    def serve(self, n: int, i: int) -> None:
+        """Record that pair ``n`` serves operation ``i`` (once, however often it is told)."""
+        if self.last_served[n] != i:
+            self.last_served[n] = i
+            self.sv_pid.append(n)
+            self.sv_op.append(i)
+
+    # ------------------------------------------------------------------ serves
+
+    def serves_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(ptr, ops)``: pair ``n`` serves ``ops[ptr[n]:ptr[n + 1]]``, in recorded order."""
+        if self._csr is not None:
+            return self._csr
+        n = len(self.qa)
+        pid = np.frombuffer(self.sv_pid, dtype=np.int64) if len(self.sv_pid) else \
+            np.zeros(0, dtype=np.int64)
+        ops = np.frombuffer(self.sv_op, dtype=np.int64) if len(self.sv_op) else \
+            np.zeros(0, dtype=np.int64)
+        order = np.argsort(pid, kind="stable")
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pid, minlength=n), out=ptr[1:])
+        return ptr, ops[order]
+
+    def relabel(self, order: np.ndarray, window_of: np.ndarray) -> None:
+        """Rename operations (``order[i]``) and windows (``window_of[w]``) to another numbering
+        and sort each pair's served operations; no pair is added afterwards."""
+        ptr, ops = self.serves_csr()
+        ops = np.asarray(order, dtype=np.int64)[ops]
+        owner = np.repeat(np.arange(len(self.qa), dtype=np.int64), np.diff(ptr))
+        ops = ops[np.lexsort((ops, owner))]
+        self._csr = (ptr, ops)
+        self.sv_pid = array("q")
+        self.sv_op = array("q")
+        w = np.frombuffer(self.window, dtype=np.int64) if len(self.window) else \
+            np.zeros(0, dtype=np.int64)
+        has = w != NONE
+        if has.any():
+            new = w.copy()
+            new[has] = np.asarray(window_of, dtype=np.int64)[w[has]]
+            self.window = array("q", new.tobytes())
+
+    # ------------------------------------------------------------------ records
+
+    def _columns(self):
+        ptr, ops = self.serves_csr()
+        return (self.qa.tolist(), self.qb.tolist(), self.ca, self.cb, self.epr.tolist(),
+                self.ready.tolist(), self.consumed.tolist(), self.released.tolist(),
+                self.state.tolist(), self.window.tolist(), self.qubit.tolist(),
+                self.relay.tolist(), self.shape.tolist(), ptr.tolist(), ops.tolist())
+
+    def record(self, n: int) -> dict:
+        """The record of pair ``n`` (a new dict)."""
+        return self.to_dicts(n, n + 1)[0]
+
+    def to_dicts(self, start: int = 0, stop: int | None = None) -> list[dict]:
+        """The ``schedule.json`` records of pairs ``start..stop-1`` (all: new objects)."""
+        (qa, qb, ca, cb, epr, ready, cons, rel, state, window, qubit, relay, shape, ptr,
+         ops) = self._columns()
+        routes = self.routes
+        shapes = self.shapes
+        out = []
+        for n in range(start, len(qa) if stop is None else stop):
+            w = window[n]
+            d = {"id": f"e{n}", "qpus": [qa[n], qb[n]], "path": [qa[n], qb[n]],
+                 "comm_qubits": [ca[n], cb[n]], "epr_step": epr[n], "ready_by": ready[n],
+                 "consumed": cons[n], "released": rel[n],
+                 "protocol": "state" if state[n] else "gate",
+                 "window": None if w == NONE else w, "serves": ops[ptr[n]:ptr[n + 1]]}
+            for key in shapes[shape[n]]:
+                if key == "qubit":
+                    d["qubit"] = None if qubit[n] == NONE else qubit[n]
+                elif key == "route":
+                    r = routes.get(n)
+                    d["route"] = list(r) if r is not None else [qa[n], qb[n]]
+                else:
+                    d["relay"] = bool(relay[n])
+            out.append(d)
+        return out
+
+    def json_chunks(self):
+        """The records as ``json.dumps(..., separators=(",", ":"))`` writes them, comma-joined,
+        in chunks of a few thousand records."""
+        (qa, qb, ca, cb, epr, ready, cons, rel, state, window, qubit, relay, shape, ptr,
+         ops) = self._columns()
+        routes = self.routes
+        shapes = self.shapes
+        enc = _encoder()
+        cache: dict[str, str] = {}
+
+        def name(s):
+            v = cache.get(s)
+            if v is None:
+                v = cache[s] = enc(s)
+            return v
+
+        n_all = len(qa)
+        for start in range(0, n_all, _CHUNK):
+            parts = []
+            add = parts.append
+            for n in range(start, min(start + _CHUNK, n_all)):
+                w = window[n]
+                s = ops[ptr[n]:ptr[n + 1]]
+                a, b = qa[n], qb[n]
+                text = (f'{{"id":"e{n}","qpus":[{a},{b}],"path":[{a},{b}],"comm_qubits":['
+                        f'{name(ca[n])},{name(cb[n])}],"epr_step":{epr[n]},"ready_by":{ready[n]},'
+                        f'"consumed":{cons[n]},"released":{rel[n]},"protocol":'
+                        f'{_PROTOCOL[state[n]]},"window":{"null" if w == NONE else w},'
+                        f'"serves":[{",".join(map(str, s))}]')
+                shp = shapes[shape[n]]
+                if shp:
+                    extra = []
+                    for key in shp:
+                        if key == "qubit":
+                            extra.append(f'"qubit":{"null" if qubit[n] == NONE else qubit[n]}')
+                        elif key == "route":
+                            r = routes.get(n)
+                            r = f"{a},{b}" if r is None else ",".join(map(str, r))
+                            extra.append(f'"route":[{r}]')
+                        else:
+                            extra.append('"relay":true' if relay[n] else '"relay":false')
+                    text += "," + ",".join(extra)
+                add(text + "}")
+            yield ",".join(parts)
+
+
+class PairRef:
+    """One pair of a :class:`PairTable`, read and written like its record:
+    ``pair["id"]``, ``pair["ready_by"] = 5``.  What the protocol gadgets return."""
+
+    __slots__ = ("table", "n")
+
+    _COLUMNS = {"epr_step": "epr", "ready_by": "ready", "consumed": "consumed",
+                "released": "released"}
+
+    def __init__(self, table: PairTable, n: int):
+        self.table = table
+        self.n = n
+
+    def __getitem__(self, key: str):
+        if key == "id":
+            return f"e{self.n}"
+        col = self._COLUMNS.get(key)
+        if col is not None:
+            return getattr(self.table, col)[self.n]
+        return self.table.record(self.n)[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        col = self._COLUMNS.get(key)
+        if col is None:
+            raise KeyError(f"pair field {key!r} is not writable")
+        getattr(self.table, col)[self.n] = int(value)
+
+    def get(self, key: str, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.table.record(self.n)
+
+    def __repr__(self) -> str:
+        return f"PairRef({self.table.record(self.n)!r})"
+
+
+class MessageTable:
+    """Classical messages, column by column: bit name, sending and receiving QPU, the step the
+    bit was written, the pair it serves (``None``: a condition of the input)."""
+
+    __slots__ = ("name", "src", "to", "step", "pair")
+
+    def __init__(self):
+        self.name: list[str] = []
+        self.src = array("q")
+        self.to = array("q")
+        self.step = array("q")
+        self.pair = array("q")
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+    def add(self, bit: str, src: int, to: int, step: int, pair: int | None) -> None:
+        self.name.append(bit)
+        self.src.append(src)
+        self.to.append(to)
+        self.step.append(step)
+        self.pair.append(NONE if pair is None else pair)
+
+    def to_dicts(self) -> list[dict]:
+        """The ``schedule.json`` records of every message (new objects)."""
+        return [{"name": nm, "from": a, "to": b, "sent_step": s,
+                 "pair": None if p == NONE else f"e{p}"}
+                for nm, a, b, s, p in zip(self.name, self.src.tolist(), self.to.tolist(),
+                                          self.step.tolist(), self.pair.tolist())]
+
+    def json_chunks(self):
+        """The records as compact JSON, comma-joined, in chunks."""
+        enc = _encoder()
+        cache: dict[str, str] = {}
+        names, src, to, step, pair = (self.name, self.src.tolist(), self.to.tolist(),
+                                      self.step.tolist(), self.pair.tolist())
+        for start in range(0, len(names), _CHUNK):
+            parts = []
+            add = parts.append
+            for j in range(start, min(start + _CHUNK, len(names))):
+                nm = names[j]
+                v = cache.get(nm)
+                if v is None:
+                    v = enc(nm)
+                    if pair[j] == NONE:   # input bits recur; protocol bits are read once
+                        cache[nm] = v
+                p = pair[j]
+                ptxt = "null" if p == NONE else f'"e{p}"'
+                add(f'{{"name":{v},"from":{src[j]},"to":{to[j]},"sent_step":{step[j]},'
+                    f'"pair":{ptxt}}}')
+            yield ",".join(parts)
+
+
+def _encoder():
+    """``json.dumps`` of one string (escapes and ``ensure_ascii`` as the module does)."""
+    return json.encoder.encode_basestring_ascii
+
+
+class ScheduleData:
+    """The ``schedule.json`` content: small fields in ``head`` (in key order, ``pairs`` and
+    ``messages`` as placeholders) and the two tables."""
+
+    __slots__ = ("head", "pairs", "messages")
+
+    def __init__(self, head: dict, pairs: PairTable, messages: MessageTable):
+        self.head = head
+        self.pairs = pairs
+        self.messages = messages
+
+    def to_dict(self) -> dict:
+        """The content as plain objects (the pairs and messages as new dicts)."""
+        out = {}
+        for key, value in self.head.items():
+            if key == "pairs":
+                out[key] = self.pairs.to_dicts()
+            elif key == "messages":
+                out[key] = self.messages.to_dicts()
+            else:
+                out[key] = value
+        return out
+
+    def to_json(self, extra: dict | None = None) -> str:
+        """``json.dumps({**content, **extra}, separators=(",", ":"))``, written from the
+        columns."""
+        parts = ["{"]
+        first = True
+        merged = dict(self.head)
+        merged.update(extra or {})
+        for key, value in merged.items():
+            if not first:
+                parts.append(",")
+            first = False
+            parts.append(json.dumps(key) + ":")
+            if key == "pairs" and value is None:
+                table = self.pairs
+            elif key == "messages" and value is None:
+                table = self.messages
+            else:
+                parts.append(json.dumps(value, separators=(",", ":")))
+                continue
+            parts.append("[")
+            sep = ""
+            for chunk in table.json_chunks():
+                if chunk:
+                    parts.append(sep + chunk)
+                    sep = ","
+            parts.append("]")
+        parts.append("}")
+        return "".join(parts)
