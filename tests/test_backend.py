@@ -774,3 +774,24 @@ def test_schedule_columns_write_the_json_of_the_records(case, comm):
     want = json.dumps(dict(em.schedule, **extra), separators=(",", ":"))
     assert fast == want
     assert json.loads(fast)["total"] == em.ebits == len(em.schedule["pairs"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partitioned(max_ops=40), st.integers(1, 7))
+def test_flushed_chunks_make_the_same_programs(case, every):
+    """Joining the statements into chunks every few lines (as large programs do) gives the
+    same texts."""
+    import araqne.backend.emission as emission_module
+    circ, packets, assignment, gq, k, cap, topology = case
+    net = Network.uniform(k, cap, 2, topology=topology)
+    try:
+        whole = emit(circ, packets, assignment, gq, net)
+    except InfeasibleError:
+        return
+    saved = emission_module.FLUSH_LINES
+    emission_module.FLUSH_LINES = every
+    try:
+        chunked = emit(circ, packets, assignment, gq, net)
+    finally:
+        emission_module.FLUSH_LINES = saved
+    assert chunked == whole

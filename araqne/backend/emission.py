@@ -55,6 +55,10 @@ from .teleport import cat_disentangle, cat_entangle, flip_copy, teleport_state
 
 INF = 1 << 62
 
+FLUSH_LINES = 1 << 16
+"""Statements of distributed.qasm kept as separate strings before they (and each QPU's) are
+joined into one chunk: a million-gate program then never holds millions of line objects."""
+
 #: Definitions of distribution-basis gates that ``stdgates.inc`` lacks (emitted when used).
 EXTRA_GATE_DEFS = {
     # parameter names in positional order: qiskit_qasm3_import binds them sorted by name
@@ -496,7 +500,10 @@ class _Emitter:
                    (CLS_2Q if g.num_qubits == 2 else CLS_1Q)) for g in GATES]
         cls_bits = [c << 1 for c in cls_of]
 
+        flush_at = FLUSH_LINES
         for i in range(m):
+            if len(lines) >= flush_at:
+                prog.flush()
             if moves_at and i in moves_at:
                 for q, a, b in moves_at[i]:
                     self._move(q, a, b, i)
@@ -849,7 +856,11 @@ class _Emitter:
             f"// input classical registers under their own names, protocol bits in {prog.mreg}; "
             "the only two-QPU statement is epr (one Bell pair, id in the trailing comment).",
         ]
-        distributed = "\n".join(head + note + dregs + cregs_q + cdecl + prog.lines) + "\n"
+        # joined with a final "" so that the text ends with a newline without another copy
+        distributed = "\n".join(head + note + dregs + cregs_q + cdecl + prog.chunks + prog.lines
+                                + [""])
+        prog.chunks = []
+        prog.lines = []
         qpu_texts = []
         for i in range(k):
             qn = [
@@ -864,7 +875,9 @@ class _Emitter:
             if self.comm_next[i]:
                 regs.append(f"qubit[{self.comm_next[i]}] comm{i};")
             qpu_texts.append("\n".join(head + [EPR_HALF_DEF] + qn + regs + cdecl
-                                       + prog.qlines[i]) + "\n")
+                                       + prog.qchunks[i] + prog.qlines[i] + [""]))
+            prog.qchunks[i] = []
+            prog.qlines[i] = []
         data = prog.schedule_data()
         sched = data.head
         sched["comm_peak"] = list(self.comm_next)

@@ -98,8 +98,8 @@ class Program:
         Name of the protocol-measurement register.
     """
 
-    __slots__ = ("k", "mreg", "lines", "qlines", "last", "writer", "sent", "pairs", "messages",
-                 "nbits", "per_link", "records", "rec")
+    __slots__ = ("k", "mreg", "lines", "qlines", "chunks", "qchunks", "last", "writer", "sent",
+                 "pairs", "messages", "nbits", "per_link", "records", "rec")
 
     def __init__(self, k: int, mreg: str = "m"):
         if k >= MAX_QPUS:
@@ -108,6 +108,10 @@ class Program:
         self.mreg = mreg
         self.lines: list[str] = []
         self.qlines: list[list[str]] = [[] for _ in range(k)]
+        # earlier statements, joined (see :meth:`flush`): the programs are
+        # "\n".join(chunks + lines) and "\n".join(qchunks[i] + qlines[i])
+        self.chunks: list[str] = []
+        self.qchunks: list[list[str]] = [[] for _ in range(k)]
         self.last: dict[str, int] = {}
         self.writer: dict[str, tuple[int, int, int]] = {}   # bit -> (qpu, step, version)
         self.sent: set = set()
@@ -277,11 +281,24 @@ class Program:
 
     # ------------------------------------------------------------------ output
 
+    def flush(self) -> None:
+        """Join the statements so far into one chunk per program (``lines`` and ``qlines`` are
+        emptied in place, so references to them stay valid)."""
+        if self.lines:
+            self.chunks.append("\n".join(self.lines))
+            self.lines.clear()
+        for i, q in enumerate(self.qlines):
+            if q:
+                self.qchunks[i].append("\n".join(q))
+                q.clear()
+
     def record_arrays(self) -> np.ndarray:
         """The statement records as int64: ``step << STEP_SHIFT | qpu << 4 | cls << 1 | remote``
         per statement of ``distributed.qasm`` in program order (``remote``: the statement waits
         for a classical message it is the first to need)."""
-        return np.array(self.records, dtype=np.int64)
+        if not len(self.records):
+            return np.zeros(0, dtype=np.int64)
+        return np.frombuffer(self.records, dtype=np.int64)   # a view: no statement follows
 
     def num_steps(self) -> int:
         """Depth of the combined program in steps."""
