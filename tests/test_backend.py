@@ -758,10 +758,12 @@ def test_scale_100k_gates():
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(partitioned(max_ops=40), st.integers(1, 3))
-def test_schedule_columns_write_the_json_of_the_records(case, comm):
-    """schedule.json written from the pair and message columns equals ``json.dumps`` of the
-    records (relays on general networks, evictions with few comm qubits, reordered serves)."""
+@given(partitioned(max_ops=40), st.integers(1, 3), st.integers(1, 4))
+def test_schedule_columns_write_the_json_of_the_records(case, comm, chunk):
+    """schedule.json written from the pair and message columns (in chunks of ``chunk``
+    records) equals ``json.dumps`` of the records (relays on general networks, evictions with
+    few comm qubits)."""
+    import araqne.backend.pairs as pairs_module
     circ, packets, assignment, gq, k, cap, topology = case
     net = Network.uniform(k, cap, comm, topology=topology)
     try:
@@ -769,7 +771,12 @@ def test_schedule_columns_write_the_json_of_the_records(case, comm):
     except InfeasibleError:
         return
     extra = {"timing": {"x": 1.5, "y": None}}
-    fast = em.schedule_json(extra)
+    saved = pairs_module._CHUNK
+    pairs_module._CHUNK = chunk
+    try:
+        fast = em.schedule_json(extra)
+    finally:
+        pairs_module._CHUNK = saved
     assert em._schedule is None            # not built as objects yet
     want = json.dumps(dict(em.schedule, **extra), separators=(",", ":"))
     assert fast == want

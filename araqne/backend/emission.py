@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+from array import array
 import json
 import os
 import re
@@ -436,6 +437,14 @@ class _Emitter:
         for lst in uses.values():
             lst.sort()
         self.uses = uses
+        if self.all_to_all:
+            # copies are made straight from the root (no tree): only the model count needs the
+            # targets, so no set per window is kept (half a million sets on a 1M-gate circuit)
+            root = self.packets.root.tolist()
+            assign = self.assignment
+            self.model_all_to_all = sum(1 for (ww, pp) in uses if assign[root[ww]] != pp)
+            self.targets = {}
+            return
         targets: dict[int, set[int]] = {}
         for (ww, pp) in uses:
             targets.setdefault(ww, set()).add(pp)
@@ -443,6 +452,8 @@ class _Emitter:
 
     def model_ebits(self) -> int:
         """Cost-model e-bits of the static assignment (no moves), as :func:`araqne.objective.cost`."""
+        if self.all_to_all:
+            return self.model_all_to_all
         root = self.packets.root
         total = 0
         for w, ts in self.targets.items():
@@ -462,13 +473,14 @@ class _Emitter:
         circ = self.circ
         prog = self.prog
         kinds = circ.kind.tolist()
-        qptr = circ.qptr.tolist()
-        qargs = circ.qargs.tolist()
-        pptr = circ.pptr.tolist()
+        # int64 columns as array('q'): 8 bytes a value where a list of large ints takes 36
+        qptr = _int_array(circ.qptr)
+        qargs = _int_array(circ.qargs)
+        pptr = _int_array(circ.pptr)
         params = circ.params.tolist()
         clbit = circ.clbit.tolist()
         conds = circ.cond.tolist()
-        slotw = self.packets.slot_window.tolist()
+        slotw = _int_array(self.packets.slot_window)
         wbasis = self.packets.basis.tolist()
         self.wbasis = wbasis
         self.wroot = self.packets.root.tolist()
@@ -841,6 +853,9 @@ class _Emitter:
     def result(self) -> Emission:
         prog = self.prog
         k = self.k
+        model = self.model_ebits() if not self.moves_at else len(prog.pairs)
+        # the run's indexes are dead now: free them before the texts are joined
+        self.uses = self.targets = self.live = self.trees = self._tree_cache = None
         defs = [EPR_DEF]
         used = {GATES[kd].name for kd in self.used_kinds}
         defs += [d for name, d in EXTRA_GATE_DEFS.items() if name in used]
@@ -890,7 +905,7 @@ class _Emitter:
             qpu_qasm=qpu_texts,
             schedule_data=data,
             ebits=len(prog.pairs),
-            ebits_model=self.model_ebits() if not self.moves_at else len(prog.pairs),
+            ebits_model=model,
             ebits_per_link=dict(sched["per_link"]),
             peak_comm=list(self.comm_next),
             layout_initial=self.layout_initial,
@@ -900,6 +915,11 @@ class _Emitter:
             moves=self.moves,
             records=prog.record_arrays(),
         )
+
+
+def _int_array(a) -> array:
+    """An int64 numpy array as ``array('q')`` (indexing gives Python ints, like a list)."""
+    return array("q", np.ascontiguousarray(a, dtype=np.int64).tobytes())
 
 
 def _serve(serve, rec: _Copy, i: int) -> None:

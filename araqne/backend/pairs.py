@@ -201,9 +201,8 @@ class PairTable:
 
     def json_chunks(self):
         """The records as ``json.dumps(..., separators=(",", ":"))`` writes them, comma-joined,
-        in chunks of a few thousand records."""
-        (qa, qb, ca, cb, epr, ready, cons, rel, state, window, qubit, relay, shape, ptr,
-         ops) = self._columns()
+        in chunks of a few thousand records (columns are read a chunk at a time)."""
+        ptr, ops = self.serves_csr()
         routes = self.routes
         shapes = self.shapes
         enc = _encoder()
@@ -215,31 +214,41 @@ class PairTable:
                 v = cache[s] = enc(s)
             return v
 
-        n_all = len(qa)
+        n_all = len(self.qa)
         for start in range(0, n_all, _CHUNK):
+            stop = min(start + _CHUNK, n_all)
+            qa, qb, epr, ready, cons, rel, state, window, qubit, relay, shape = (
+                col[start:stop].tolist() for col in (
+                    self.qa, self.qb, self.epr, self.ready, self.consumed, self.released,
+                    self.state, self.window, self.qubit, self.relay, self.shape))
+            ca, cb = self.ca[start:stop], self.cb[start:stop]
+            sptr = ptr[start:stop + 1].tolist()
+            sops = ops[sptr[0]:sptr[-1]].tolist()
+            base = sptr[0]
             parts = []
             add = parts.append
-            for n in range(start, min(start + _CHUNK, n_all)):
-                w = window[n]
-                s = ops[ptr[n]:ptr[n + 1]]
-                a, b = qa[n], qb[n]
+            for j in range(stop - start):
+                n = start + j
+                w = window[j]
+                a, b = qa[j], qb[j]
+                served = ",".join(map(str, sops[sptr[j] - base:sptr[j + 1] - base]))
                 text = (f'{{"id":"e{n}","qpus":[{a},{b}],"path":[{a},{b}],"comm_qubits":['
-                        f'{name(ca[n])},{name(cb[n])}],"epr_step":{epr[n]},"ready_by":{ready[n]},'
-                        f'"consumed":{cons[n]},"released":{rel[n]},"protocol":'
-                        f'{_PROTOCOL[state[n]]},"window":{"null" if w == NONE else w},'
-                        f'"serves":[{",".join(map(str, s))}]')
-                shp = shapes[shape[n]]
+                        f'{name(ca[j])},{name(cb[j])}],"epr_step":{epr[j]},"ready_by":{ready[j]},'
+                        f'"consumed":{cons[j]},"released":{rel[j]},"protocol":'
+                        f'{_PROTOCOL[state[j]]},"window":{"null" if w == NONE else w},'
+                        f'"serves":[{served}]')
+                shp = shapes[shape[j]]
                 if shp:
                     extra = []
                     for key in shp:
                         if key == "qubit":
-                            extra.append(f'"qubit":{"null" if qubit[n] == NONE else qubit[n]}')
+                            extra.append(f'"qubit":{"null" if qubit[j] == NONE else qubit[j]}')
                         elif key == "route":
                             r = routes.get(n)
                             r = f"{a},{b}" if r is None else ",".join(map(str, r))
                             extra.append(f'"route":[{r}]')
                         else:
-                            extra.append('"relay":true' if relay[n] else '"relay":false')
+                            extra.append('"relay":true' if relay[j] else '"relay":false')
                     text += "," + ",".join(extra)
                 add(text + "}")
             yield ",".join(parts)
@@ -316,15 +325,19 @@ class MessageTable:
                                           self.step.tolist(), self.pair.tolist())]
 
     def json_chunks(self):
-        """The records as compact JSON, comma-joined, in chunks."""
+        """The records as compact JSON, comma-joined, in chunks (columns read a chunk at a
+        time)."""
         enc = _encoder()
         cache: dict[str, str] = {}
-        names, src, to, step, pair = (self.name, self.src.tolist(), self.to.tolist(),
-                                      self.step.tolist(), self.pair.tolist())
-        for start in range(0, len(names), _CHUNK):
+        n_all = len(self.src)
+        for start in range(0, n_all, _CHUNK):
+            stop = min(start + _CHUNK, n_all)
+            names = self.name[start:stop]
+            src, to, step, pair = (col[start:stop].tolist()
+                                   for col in (self.src, self.to, self.step, self.pair))
             parts = []
             add = parts.append
-            for j in range(start, min(start + _CHUNK, len(names))):
+            for j in range(stop - start):
                 nm = names[j]
                 v = cache.get(nm)
                 if v is None:
