@@ -130,8 +130,7 @@ class PartitionResult:
         em = self.emit()
         files = {"summary.json": json.dumps(self.summary(), indent=2) + "\n",
                  "distributed.qasm": em.distributed_qasm,
-                 "schedule.json": em.schedule_json({"timing": self.timing().to_dict()})
-                 + "\n"}
+                 "schedule.json": em.schedule_json({"timing": self.timing().to_dict()}, "\n")}
         for i, text in enumerate(em.qpu_qasm):
             files[f"qpu{i}.qasm"] = text
         if self._routing is not None:  # qpu<i>.routed.qasm per routed QPU, routing.json

@@ -51,7 +51,8 @@ from ..errors import InfeasibleError, InputError
 from ..ir import GATES, KIND, KIND_NQ, ROLE_Z, XFLIP, ZFLIP, Circuit
 from ..packets import Packets, find_windows
 from .pairs import ScheduleData
-from .schedule import CLS_1Q, CLS_2Q, CLS_MR, CLS_SWAP, STEP_SHIFT, Program
+from .schedule import (CLS_1Q, CLS_2Q, CLS_MR, CLS_SWAP, STEP_SHIFT, Program,
+                       release_free_memory)
 from .teleport import cat_disentangle, cat_entangle, flip_copy, teleport_state
 
 INF = 1 << 62
@@ -160,12 +161,13 @@ class Emission:
 
     __hash__ = None
 
-    def schedule_json(self, extra: dict | None = None) -> str:
-        """``schedule.json`` text, ``json.dumps({**schedule, **extra}, separators=(",", ":"))``
-        (from the columns unless :attr:`schedule` was built or replaced)."""
+    def schedule_json(self, extra: dict | None = None, end: str = "") -> str:
+        """``schedule.json`` text, ``json.dumps({**schedule, **extra}, separators=(",", ":"))
+        + end`` (from the columns unless :attr:`schedule` was built or replaced; ``end`` is
+        joined in, not concatenated: no second copy of a 200 MB text)."""
         if self._schedule is None:
-            return self.schedule_data.to_json(extra)
-        return json.dumps(dict(self._schedule, **(extra or {})), separators=(",", ":"))
+            return self.schedule_data.to_json(extra, end)
+        return json.dumps(dict(self._schedule, **(extra or {})), separators=(",", ":")) + end
 
     def write(self, outdir) -> list[str]:
         """Write ``distributed.qasm``, ``qpu<i>.qasm`` and ``schedule.json`` into ``outdir``;
@@ -302,6 +304,8 @@ def emit(circ: Circuit, packets: Packets | None, assignment, gate_qpu, network,
         em = _Emitter(circ, packets, assignment, gate_qpu, network, moves, None)
         em.run()
         out = em.result()
+        del em
+        release_free_memory()
         if moves:
             big = [1 << 30] * network.k
             ref = _Emitter(circ, packets, assignment, gate_qpu, network, moves, big)
@@ -876,6 +880,7 @@ class _Emitter:
                                 + [""])
         prog.chunks = []
         prog.lines = []
+        release_free_memory()
         qpu_texts = []
         for i in range(k):
             qn = [

@@ -295,13 +295,20 @@ class PairRef:
 
 
 class MessageTable:
-    """Classical messages, column by column: bit name, sending and receiving QPU, the step the
-    bit was written, the pair it serves (``None``: a condition of the input)."""
+    """Classical messages, column by column: bit, sending and receiving QPU, the step the bit
+    was written, the pair it serves (``None``: a condition of the input).
 
-    __slots__ = ("name", "src", "to", "step", "pair")
+    A protocol bit ``m[j]`` is stored as ``j`` (``mreg`` names the register), an input bit by
+    its name: a million small strings kept alive among the emitter's short-lived ones would pin
+    most of the memory it frees.
+    """
 
-    def __init__(self):
-        self.name: list[str] = []
+    __slots__ = ("mreg", "bit", "names", "src", "to", "step", "pair")
+
+    def __init__(self, mreg: str = "m"):
+        self.mreg = mreg
+        self.bit = array("q")                 # protocol bit index, or NONE
+        self.names: dict[int, str] = {}       # message -> input bit name
         self.src = array("q")
         self.to = array("q")
         self.step = array("q")
@@ -310,40 +317,57 @@ class MessageTable:
     def __len__(self) -> int:
         return len(self.src)
 
-    def add(self, bit: str, src: int, to: int, step: int, pair: int | None) -> None:
-        self.name.append(bit)
+    def add(self, bit: str, src: int, to: int, step: int, pair: int | None,
+            index: int | None = None) -> None:
+        """Append a message of ``bit`` (``index``: its number in the protocol register)."""
+        if index is None:
+            self.names[len(self.bit)] = bit
+            self.bit.append(NONE)
+        else:
+            self.bit.append(index)
         self.src.append(src)
         self.to.append(to)
         self.step.append(step)
         self.pair.append(NONE if pair is None else pair)
 
+    def _name_list(self, start: int, stop: int) -> list[str]:
+        mreg = self.mreg
+        names = self.names
+        return [names[start + j] if b == NONE else f"{mreg}[{b}]"
+                for j, b in enumerate(self.bit[start:stop].tolist())]
+
     def to_dicts(self) -> list[dict]:
         """The ``schedule.json`` records of every message (new objects)."""
         return [{"name": nm, "from": a, "to": b, "sent_step": s,
                  "pair": None if p == NONE else f"e{p}"}
-                for nm, a, b, s, p in zip(self.name, self.src.tolist(), self.to.tolist(),
-                                          self.step.tolist(), self.pair.tolist())]
+                for nm, a, b, s, p in zip(self._name_list(0, len(self.bit)), self.src.tolist(),
+                                          self.to.tolist(), self.step.tolist(),
+                                          self.pair.tolist())]
 
     def json_chunks(self):
         """The records as compact JSON, comma-joined, in chunks (columns read a chunk at a
         time)."""
         enc = _encoder()
         cache: dict[str, str] = {}
+        mreg = self.mreg
+        names = self.names
         n_all = len(self.src)
         for start in range(0, n_all, _CHUNK):
             stop = min(start + _CHUNK, n_all)
-            names = self.name[start:stop]
-            src, to, step, pair = (col[start:stop].tolist()
-                                   for col in (self.src, self.to, self.step, self.pair))
+            bit, src, to, step, pair = (col[start:stop].tolist()
+                                        for col in (self.bit, self.src, self.to, self.step,
+                                                    self.pair))
             parts = []
             add = parts.append
             for j in range(stop - start):
-                nm = names[j]
-                v = cache.get(nm)
-                if v is None:
-                    v = enc(nm)
-                    if pair[j] == NONE:   # input bits recur; protocol bits are read once
-                        cache[nm] = v
+                b = bit[j]
+                if b == NONE:
+                    nm = names[start + j]
+                    v = cache.get(nm)
+                    if v is None:
+                        v = cache[nm] = enc(nm)
+                else:
+                    v = f'"{mreg}[{b}]"'
                 p = pair[j]
                 ptxt = "null" if p == NONE else f'"e{p}"'
                 add(f'{{"name":{v},"from":{src[j]},"to":{to[j]},"sent_step":{step[j]},'
@@ -379,8 +403,8 @@ class ScheduleData:
                 out[key] = value
         return out
 
-    def to_json(self, extra: dict | None = None) -> str:
-        """``json.dumps({**content, **extra}, separators=(",", ":"))``, written from the
+    def to_json(self, extra: dict | None = None, end: str = "") -> str:
+        """``json.dumps({**content, **extra}, separators=(",", ":")) + end``, written from the
         columns."""
         parts = ["{"]
         first = True
@@ -405,5 +429,9 @@ class ScheduleData:
                     parts.append(sep + chunk)
                     sep = ","
             parts.append("]")
-        parts.append("}")
-        return "".join(parts)
+        parts.append("}" + end)
+        text = "".join(parts)
+        del parts
+        from .schedule import release_free_memory
+        release_free_memory()
+        return text
