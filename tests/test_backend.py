@@ -802,3 +802,38 @@ def test_flushed_chunks_make_the_same_programs(case, every):
     finally:
         emission_module.FLUSH_LINES = saved
     assert chunked == whole
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_fused_gadgets_equal_the_reference_gadgets(seed):
+    """``Program.cat_copy`` / ``cat_release`` (the emitter's fused hot path) write the same
+    statements, steps, records, messages and pair fields as ``cat_entangle`` /
+    ``cat_disentangle``."""
+    rng = np.random.default_rng(seed)
+    k = 3
+    progs = [Program(k), Program(k)]
+    live = []
+    for _ in range(12):
+        if live and rng.random() < 0.4:
+            basis, q, copy, root_qpu, root, n = live.pop(int(rng.integers(len(live))))
+            cat_disentangle(progs[0], basis, q, copy, root_qpu, root, n)
+            progs[1].cat_release(basis == ROLE_Z, q, copy, root_qpu, root, n)
+            continue
+        basis = [ROLE_Z, ROLE_X][int(rng.integers(2))]
+        u, v = (int(x) for x in rng.choice(k, 2, replace=False))
+        src = f"qpu{u}[{int(rng.integers(2))}]"
+        half, copy = f"comm{u}[{int(rng.integers(2))}]", f"comm{v}[{int(rng.integers(2))}]"
+        route = None if rng.random() < 0.5 else [u, int(rng.integers(k)), v]
+        relay = bool(rng.random() < 0.3)
+        for p in progs[:1]:   # a gate on the source first, so that steps differ
+            p.op(u, f"h {src};", (src,))
+        progs[1].op(u, f"h {src};", (src,))
+        n0 = cat_entangle(progs[0], basis, u, src, half, v, copy, window=7, qubit=3,
+                          route=[u, v] if route is None else route, relay=relay).n
+        n1 = progs[1].cat_copy(basis == ROLE_Z, u, src, half, v, copy, 7, 3, route, relay)
+        assert n0 == n1
+        live.append((basis, v, copy, u, src, n0))
+    a, b = progs
+    assert a.lines == b.lines and a.qlines == b.qlines
+    assert list(a.records) == list(b.records) and a.nbits == b.nbits
+    assert a.schedule_data().to_json() == b.schedule_data().to_json()

@@ -48,12 +48,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InfeasibleError, InputError
-from ..ir import GATES, KIND, KIND_NQ, ROLE_Z, XFLIP, ZFLIP, Circuit
+from ..ir import GATES, KIND, KIND_NQ, ROLE_X, ROLE_Z, XFLIP, ZFLIP, Circuit
 from ..packets import Packets, find_windows
 from .pairs import ScheduleData
 from .schedule import (CLS_1Q, CLS_2Q, CLS_MR, CLS_SWAP, STEP_SHIFT, Program,
                        release_free_memory)
-from .teleport import cat_disentangle, cat_entangle, flip_copy, teleport_state
+from .teleport import flip_copy, teleport_state
 
 INF = 1 << 62
 
@@ -716,11 +716,15 @@ class _Emitter:
         cv = self._alloc(v, i, pins, ("copy", w))
         half = f"comm{u}[{hu}]"
         copy = f"comm{v}[{cv}]"
-        pair = cat_entangle(self.prog, self.wbasis[w], u, src, half, v, copy, window=w,
-                            qubit=root, route=[u, v] if route is None else list(route),
-                            relay=bool(relay and (w, v) not in self.uses))
+        basis = self.wbasis[w]
+        if basis != ROLE_Z and basis != ROLE_X:
+            raise ValueError(f"linked copies exist in the Z or X basis only (got role {basis})")
+        # cat_entangle(prog, basis, u, src, half, v, copy, window=w, qubit=root, route=...,
+        # relay=...), fused
+        n = self.prog.cat_copy(basis == ROLE_Z, u, src, half, v, copy, w, root, route,
+                               bool(relay and (w, v) not in self.uses))
         self._free(u, hu)
-        lw[v] = _Copy(cv, copy, pair.n, parent)
+        lw[v] = _Copy(cv, copy, n, parent)
 
     def _need(self, w: int, Q: int, i: int, strict: bool) -> int:
         """Next operation index at which the copy of window ``w`` on ``Q`` is needed (its own
@@ -758,8 +762,9 @@ class _Emitter:
         if not lw:
             del self.live[w]
         root = self.wroot[w]
-        cat_disentangle(self.prog, self.wbasis[w], Q, rec.name, self.loc_qpu[root],
-                        self.loc_str[root], rec.pair)
+        # cat_disentangle(prog, basis, Q, copy, root QPU, root, pair), fused
+        self.prog.cat_release(self.wbasis[w] == ROLE_Z, Q, rec.name, self.loc_qpu[root],
+                              self.loc_str[root], rec.pair)
         self._free(Q, rec.idx)
 
     # ------------------------------------------------------------------ comm qubits

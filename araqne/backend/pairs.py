@@ -120,6 +120,38 @@ class PairTable:
         self.shape.append(idx)
         return n
 
+    _COPY_SHAPE = ("qubit", "route", "relay")
+
+    def add_copy(self, qa: int, a: str, qb: int, b: str, step: int, window: int, qubit: int,
+                 route, relay: bool) -> int:
+        """:meth:`add` of a linked-copy pair (``protocol="gate"``, keys ``qubit, route,
+        relay`` in that order; ``route`` None means ``[qa, qb]``)."""
+        n = len(self.qa)
+        names = self._names
+        self.qa.append(qa)
+        self.qb.append(qb)
+        self.ca.append(names.setdefault(a, a))
+        self.cb.append(names.setdefault(b, b))
+        self.epr.append(step)
+        self.ready.append(step)
+        self.consumed.append(step)
+        self.released.append(step)
+        self.last_served.append(NONE)
+        self.state.append(0)
+        self.window.append(window)
+        self.qubit.append(qubit)
+        self.relay.append(1 if relay else 0)
+        if route is not None:
+            route = [int(x) for x in route]
+            if route != [qa, qb]:
+                self.routes[n] = route
+        idx = self._shape_index.get(self._COPY_SHAPE)
+        if idx is None:
+            idx = self._shape_index[self._COPY_SHAPE] = len(self.shapes)
+            self.shapes.append(self._COPY_SHAPE)
+        self.shape.append(idx)
+        return n
+
     def serve(self, n: int, i: int) -> None:
         """Record that pair ``n`` serves operation ``i`` (once, however often it is told)."""
         if self.last_served[n] != i:

@@ -309,6 +309,155 @@ class Program:
         self.per_link[key] += 1
         return PairRef(self.pairs, self.pairs.add(qa, a, qb, b, s, record))
 
+    # fused gadgets: the statements of :func:`araqne.backend.teleport.cat_entangle` and
+    # :func:`~araqne.backend.teleport.cat_disentangle`, same text, steps, records, messages and
+    # pair fields, in one call (the emitter's hot path; the gadgets stay the reference)
+
+    def cat_copy(self, z_basis: bool, u: int, src: str, half: str, v: int, copy: str,
+                 window: int, qubit: int, route, relay: bool) -> int:
+        """``cat_entangle(self, basis, u, src, half, v, copy, window=window, qubit=qubit,
+        route=route, relay=relay)`` (``u != v``); returns the pair's number."""
+        last = self.last
+        get = last.get
+        lines = self.lines
+        qlines = self.qlines
+        rec = self.rec
+        qu = qlines[u]
+        qv = qlines[v]
+        pairs = self.pairs
+        n = len(pairs.qa)
+        # epr
+        s = get(half, 0)
+        t = get(copy, 0)
+        s = (s if s > t else t) + 1
+        last[half] = s
+        last[copy] = s
+        lines.append(f"epr {half}, {copy}; // e{n}")
+        rec((s << STEP_SHIFT) | (u << 4))
+        qu.append(f"epr_half {half}; // e{n}: Bell pair with qpu{v} {copy}")
+        qv.append(f"epr_half {copy}; // e{n}: Bell pair with qpu{u} {half}")
+        self.per_link[f"{u}-{v}" if u < v else f"{v}-{u}"] += 1
+        pairs.add_copy(u, half, v, copy, s, window, qubit, route, relay)
+        ub = u << 4
+        # entangle the source with the half
+        if z_basis:
+            s = get(src, 0)
+            t = last[half]
+            first = (s if s > t else t) + 1
+            last[src] = first
+            last[half] = first
+            text = f"cx {src}, {half};"
+            lines.append(text)
+            qu.append(text)
+            rec((first << STEP_SHIFT) | ub | (CLS_2Q << 1))
+            ms = first + 1
+        else:
+            first = last[half] + 1
+            text = f"h {half};"
+            lines.append(text)
+            qu.append(text)
+            rec((first << STEP_SHIFT) | ub | (CLS_1Q << 1))
+            s = get(src, 0)
+            s = (s if s > first else first) + 1
+            last[src] = s
+            text2 = f"cx {half}, {src};"
+            lines.append(text2)
+            qu.append(text2)
+            rec((s << STEP_SHIFT) | ub | (CLS_2Q << 1))
+            s += 1
+            lines.append(text)
+            qu.append(text)
+            rec((s << STEP_SHIFT) | ub | (CLS_1Q << 1))
+            ms = s + 1
+        # measure the half into a fresh protocol bit (read once, below: never stored)
+        j = self.nbits
+        self.nbits = j + 1
+        bit = f"{self.mreg}[{j}]"
+        text = f"{bit} = measure {half};"
+        lines.append(text)
+        qu.append(text)
+        rec((ms << STEP_SHIFT) | ub | (CLS_MR << 1))
+        # if (bit) x copy;  (on v: a message from u)
+        s = get(copy, 0)
+        s = (s if s > ms else ms) + 1
+        qu.append(f"// send {bit} to qpu{v} (e{n})")
+        qv.append(f"// recv {bit} from qpu{u} (e{n})")
+        self.messages.add(bit, u, v, ms, n, j)
+        text = f"if ({bit}) x {copy};"
+        lines.append(text)
+        qv.append(text)
+        rec((s << STEP_SHIFT) | (v << 4) | (CLS_1Q << 1) | 1)
+        if not z_basis:
+            s += 1
+            text = f"h {copy};"
+            lines.append(text)
+            qv.append(text)
+            rec((s << STEP_SHIFT) | (v << 4) | (CLS_1Q << 1))
+        last[copy] = s
+        # reset the half
+        freed = ms + 1
+        last[half] = freed
+        text = f"reset {half};"
+        lines.append(text)
+        qu.append(text)
+        rec((freed << STEP_SHIFT) | ub | (CLS_MR << 1))
+        pairs.ready[n] = first - 1
+        pairs.consumed[n] = s
+        pairs.released[n] = freed if freed > s else s
+        return n
+
+    def cat_release(self, z_basis: bool, q: int, copy: str, root_qpu: int, root: str,
+                    n: int) -> int:
+        """``cat_disentangle(self, basis, q, copy, root_qpu, root, n)``; returns the step of
+        the reset."""
+        last = self.last
+        lines = self.lines
+        rec = self.rec
+        qq = self.qlines[q]
+        qb = q << 4
+        s = last.get(copy, 0) + 1
+        if z_basis:
+            text = f"h {copy};"
+            lines.append(text)
+            qq.append(text)
+            rec((s << STEP_SHIFT) | qb | (CLS_1Q << 1))
+            s += 1
+            fix = "z"
+        else:
+            fix = "x"
+        j = self.nbits
+        self.nbits = j + 1
+        bit = f"{self.mreg}[{j}]"
+        text = f"{bit} = measure {copy};"
+        lines.append(text)
+        qq.append(text)
+        rec((s << STEP_SHIFT) | qb | (CLS_MR << 1))
+        ms = s
+        # if (bit) fix root;  on the root's QPU
+        t = last.get(root, 0)
+        t = (t if t > ms else ms) + 1
+        last[root] = t
+        remote = 0
+        if root_qpu != q:
+            self.qlines[q].append(f"// send {bit} to qpu{root_qpu} (e{n})")
+            self.qlines[root_qpu].append(f"// recv {bit} from qpu{q} (e{n})")
+            self.messages.add(bit, q, root_qpu, ms, n, j)
+            remote = 1
+        text = f"if ({bit}) {fix} {root};"
+        lines.append(text)
+        self.qlines[root_qpu].append(text)
+        rec((t << STEP_SHIFT) | (root_qpu << 4) | (CLS_1Q << 1) | remote)
+        step = ms + 1
+        last[copy] = step
+        text = f"reset {copy};"
+        lines.append(text)
+        qq.append(text)
+        rec((step << STEP_SHIFT) | qb | (CLS_MR << 1))
+        rel = self.pairs.released
+        if step > rel[n]:
+            rel[n] = step
+        return step
+
     # ------------------------------------------------------------------ output
 
     def flush(self) -> None:
