@@ -837,3 +837,22 @@ def test_fused_gadgets_equal_the_reference_gadgets(seed):
     assert a.lines == b.lines and a.qlines == b.qlines
     assert list(a.records) == list(b.records) and a.nbits == b.nbits
     assert a.schedule_data().to_json() == b.schedule_data().to_json()
+
+
+@pytest.mark.parametrize("topology", ["all", "line"])
+def test_schedule_json_of_moves_and_input_conditions(topology):
+    """State-teleportation pairs (no ``relay`` key, multi-hop routes) and messages of input
+    bits: schedule.json from the columns equals ``json.dumps`` of the records."""
+    ops = [("cx", (0, 1)), ("h", (0,)), ("cz", (0, 2)), ("ry", (0,), (0.3,)), ("cx", (2, 0)),
+           ("measure", (1,), (), 0), ("x", (2,))]
+    circ = from_ops(3, ops, num_clbits=1)
+    circ.conditions = [Condition((0,), 1)]
+    circ.cond[6] = 0
+    net = Network.uniform(3, 2, 2, topology=topology)
+    em = emit(circ, None, [0, 1, 2], [0, 1, 2, 1, 0, 1, 2], net,
+              moves=[(2, 0, 0, 2), (5, 0, 2, 0)])
+    fast = em.schedule_json({"timing": None}, "\n")
+    want = json.dumps(dict(em.schedule, timing=None), separators=(",", ":")) + "\n"
+    assert fast == want
+    assert any(p["protocol"] == "state" for p in em.schedule["pairs"])
+    assert any(m["pair"] is None for m in em.schedule["messages"])

@@ -20,6 +20,7 @@ import json
 from array import array
 
 import numpy as np
+from numba import njit
 
 NONE = -(1 << 63)
 """Stored for ``None`` in an integer column (``window``, ``qubit``)."""
@@ -233,57 +234,40 @@ class PairTable:
 
     def json_chunks(self):
         """The records as ``json.dumps(..., separators=(",", ":"))`` writes them, comma-joined,
-        in chunks of a few thousand records (columns are read a chunk at a time)."""
-        ptr, ops = self.serves_csr()
-        routes = self.routes
-        shapes = self.shapes
-        enc = _encoder()
-        cache: dict[str, str] = {}
-
-        def name(s):
-            v = cache.get(s)
-            if v is None:
-                v = cache[s] = enc(s)
-            return v
-
+        in chunks of a few thousand records (numba writes the bytes, :func:`_pairs_json`)."""
         n_all = len(self.qa)
+        if not n_all:
+            return
+        ptr, ops = self.serves_csr()
+        ids: dict[str, int] = {}
+        ca = np.array([ids.setdefault(x, len(ids)) for x in self.ca], dtype=np.int64)
+        cb = np.array([ids.setdefault(x, len(ids)) for x in self.cb], dtype=np.int64)
+        nptr, nbytes = _text_table(list(ids))
+        rcount = np.zeros(n_all, dtype=np.int64)
+        for n, r in self.routes.items():
+            rcount[n] = len(r)
+        rptr = np.zeros(n_all + 1, dtype=np.int64)
+        np.cumsum(rcount, out=rptr[1:])
+        rvals = np.array([x for n in sorted(self.routes) for x in self.routes[n]],
+                         dtype=np.int64)
+        code = {"qubit": 0, "route": 1, "relay": 2}
+        shape_keys = np.full((len(self.shapes), 3), -1, dtype=np.int64)
+        for i, shp in enumerate(self.shapes):
+            for j, key in enumerate(shp):
+                shape_keys[i, j] = code[key]
+        cols = [_np(c) for c in (self.qa, self.qb, self.epr, self.ready, self.consumed,
+                                 self.released, self.state, self.window, self.qubit,
+                                 self.relay, self.shape)]
         for start in range(0, n_all, _CHUNK):
             stop = min(start + _CHUNK, n_all)
             qa, qb, epr, ready, cons, rel, state, window, qubit, relay, shape = (
-                col[start:stop].tolist() for col in (
-                    self.qa, self.qb, self.epr, self.ready, self.consumed, self.released,
-                    self.state, self.window, self.qubit, self.relay, self.shape))
-            ca, cb = self.ca[start:stop], self.cb[start:stop]
-            sptr = ptr[start:stop + 1].tolist()
-            sops = ops[sptr[0]:sptr[-1]].tolist()
-            base = sptr[0]
-            parts = []
-            add = parts.append
-            for j in range(stop - start):
-                n = start + j
-                w = window[j]
-                a, b = qa[j], qb[j]
-                served = ",".join(map(str, sops[sptr[j] - base:sptr[j + 1] - base]))
-                text = (f'{{"id":"e{n}","qpus":[{a},{b}],"path":[{a},{b}],"comm_qubits":['
-                        f'{name(ca[j])},{name(cb[j])}],"epr_step":{epr[j]},"ready_by":{ready[j]},'
-                        f'"consumed":{cons[j]},"released":{rel[j]},"protocol":'
-                        f'{_PROTOCOL[state[j]]},"window":{"null" if w == NONE else w},'
-                        f'"serves":[{served}]')
-                shp = shapes[shape[j]]
-                if shp:
-                    extra = []
-                    for key in shp:
-                        if key == "qubit":
-                            extra.append(f'"qubit":{"null" if qubit[j] == NONE else qubit[j]}')
-                        elif key == "route":
-                            r = routes.get(n)
-                            r = f"{a},{b}" if r is None else ",".join(map(str, r))
-                            extra.append(f'"route":[{r}]')
-                        else:
-                            extra.append('"relay":true' if relay[j] else '"relay":false')
-                    text += "," + ",".join(extra)
-                add(text + "}")
-            yield ",".join(parts)
+                c[start:stop] for c in cols)
+            out = _pairs_json(start, qa, qb, ca[start:stop], cb[start:stop], epr, ready, cons,
+                              rel, state, window, qubit, relay, shape,
+                              ptr[start:stop + 1] - ptr[start], ops[ptr[start]:ptr[stop]],
+                              shape_keys, rptr[start:stop + 1] - rptr[start],
+                              rvals[rptr[start]:rptr[stop]], nptr, nbytes, _PAIR_PARTS)
+            yield out.tobytes().decode("ascii")
 
 
 class PairRef:
@@ -377,34 +361,54 @@ class MessageTable:
                                           self.pair.tolist())]
 
     def json_chunks(self):
-        """The records as compact JSON, comma-joined, in chunks (columns read a chunk at a
-        time)."""
-        enc = _encoder()
-        cache: dict[str, str] = {}
-        mreg = self.mreg
-        names = self.names
+        """The records as compact JSON, comma-joined, in chunks (numba writes the bytes,
+        :func:`_messages_json`)."""
         n_all = len(self.src)
+        if not n_all:
+            return
+        ids: dict[str, int] = {}
+        name_of = np.full(n_all, -1, dtype=np.int64)
+        for j, nm in self.names.items():
+            name_of[j] = ids.setdefault(nm, len(ids))
+        nptr, nbytes = _text_table(list(ids))
+        mreg = np.frombuffer(self.mreg.encode("ascii"), dtype=np.uint8)
+        cols = [_np(c) for c in (self.bit, self.src, self.to, self.step, self.pair)]
         for start in range(0, n_all, _CHUNK):
             stop = min(start + _CHUNK, n_all)
-            bit, src, to, step, pair = (col[start:stop].tolist()
-                                        for col in (self.bit, self.src, self.to, self.step,
-                                                    self.pair))
-            parts = []
-            add = parts.append
-            for j in range(stop - start):
-                b = bit[j]
-                if b == NONE:
-                    nm = names[start + j]
-                    v = cache.get(nm)
-                    if v is None:
-                        v = cache[nm] = enc(nm)
-                else:
-                    v = f'"{mreg}[{b}]"'
-                p = pair[j]
-                ptxt = "null" if p == NONE else f'"e{p}"'
-                add(f'{{"name":{v},"from":{src[j]},"to":{to[j]},"sent_step":{step[j]},'
-                    f'"pair":{ptxt}}}')
-            yield ",".join(parts)
+            bit, src, to, step, pair = (c[start:stop] for c in cols)
+            out = _messages_json(bit, src, to, step, pair, name_of[start:stop], nptr, nbytes,
+                                 mreg, _MESSAGE_PARTS)
+            yield out.tobytes().decode("ascii")
+
+
+def _np(a: array) -> np.ndarray:
+    """A column as a numpy array (a copy)."""
+    dtype = np.int8 if a.typecode == "b" else np.int64
+    return np.array(a, dtype=dtype) if len(a) else np.zeros(0, dtype=dtype)
+
+
+def _text_table(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """JSON-encoded ``names`` (quoted, escaped, ASCII) as CSR bytes ``(ptr, bytes)``."""
+    enc = _encoder()
+    blobs = [enc(nm).encode("ascii") for nm in names]
+    ptr = np.zeros(len(blobs) + 1, dtype=np.int64)
+    if blobs:
+        np.cumsum([len(b) for b in blobs], out=ptr[1:])
+    data = np.frombuffer(b"".join(blobs), dtype=np.uint8) if blobs else \
+        np.zeros(0, dtype=np.uint8)
+    return ptr, data
+
+
+def _parts(*texts: str) -> tuple:
+    return tuple(np.frombuffer(t.encode("ascii"), dtype=np.uint8) for t in texts)
+
+
+_PAIR_PARTS = _parts('{"id":"e', '","qpus":[', '],"path":[', '],"comm_qubits":[',
+                     '],"epr_step":', ',"ready_by":', ',"consumed":', ',"released":',
+                     ',"protocol":"state"', ',"protocol":"gate"', ',"window":', 'null',
+                     ',"serves":[', ',"qubit":', ',"route":[', ',"relay":true',
+                     ',"relay":false')
+_MESSAGE_PARTS = _parts('{"name":', ',"from":', ',"to":', ',"sent_step":', ',"pair":', 'null')
 
 
 def _encoder():
@@ -467,3 +471,167 @@ class ScheduleData:
         from .schedule import release_free_memory
         release_free_memory()
         return text
+
+
+# ------------------------------------------------------------------ numba writers of the JSON
+
+
+@njit(cache=True)
+def _put_int(out, pos, v):
+    """Decimal text of ``v`` at ``out[pos:]``; returns the new position."""
+    if v < 0:
+        out[pos] = 45  # '-'
+        pos += 1
+        v = -v
+    if v == 0:
+        out[pos] = 48
+        return pos + 1
+    start = pos
+    while v > 0:
+        out[pos] = 48 + v % 10
+        v //= 10
+        pos += 1
+    i, j = start, pos - 1
+    while i < j:
+        out[i], out[j] = out[j], out[i]
+        i += 1
+        j -= 1
+    return pos
+
+
+@njit(cache=True)
+def _put(out, pos, src):
+    for i in range(src.shape[0]):
+        out[pos + i] = src[i]
+    return pos + src.shape[0]
+
+
+@njit(cache=True)
+def _messages_json(bit, src, to, step, pair, name_of, nptr, nbytes, mreg, parts):
+    """Compact JSON of messages, comma-joined, as bytes (``parts``: the constant pieces)."""
+    n = bit.shape[0]
+    size = 0
+    for j in range(n):
+        size += 160 + mreg.shape[0]
+        if bit[j] == NONE:
+            size += nptr[name_of[j] + 1] - nptr[name_of[j]]
+    out = np.empty(size, dtype=np.uint8)
+    pos = 0
+    for j in range(n):
+        if j:
+            out[pos] = 44
+            pos += 1
+        pos = _put(out, pos, parts[0])           # {"name":
+        if bit[j] == NONE:
+            pos = _put(out, pos, nbytes[nptr[name_of[j]]:nptr[name_of[j] + 1]])
+        else:
+            out[pos] = 34
+            pos = _put(out, pos + 1, mreg)
+            out[pos] = 91
+            pos = _put_int(out, pos + 1, bit[j])
+            out[pos] = 93
+            out[pos + 1] = 34
+            pos += 2
+        pos = _put(out, pos, parts[1])           # ,"from":
+        pos = _put_int(out, pos, src[j])
+        pos = _put(out, pos, parts[2])           # ,"to":
+        pos = _put_int(out, pos, to[j])
+        pos = _put(out, pos, parts[3])           # ,"sent_step":
+        pos = _put_int(out, pos, step[j])
+        pos = _put(out, pos, parts[4])           # ,"pair":
+        if pair[j] == NONE:
+            pos = _put(out, pos, parts[5])       # null
+        else:
+            out[pos] = 34
+            out[pos + 1] = 101
+            pos = _put_int(out, pos + 2, pair[j])
+            out[pos] = 34
+            pos += 1
+        out[pos] = 125
+        pos += 1
+    return out[:pos]
+
+
+@njit(cache=True)
+def _pairs_json(start, qa, qb, ca, cb, epr, ready, cons, rel, state, window, qubit, relay, shape,
+                sptr, sops, shape_keys, rptr, rvals, nptr, nbytes, parts):
+    """Compact JSON of pairs ``start, start + 1, ...`` (columns sliced to them), comma-joined,
+    as bytes.  ``ca``/``cb``: name ids into ``nptr``/``nbytes`` (JSON-encoded names);
+    ``sptr``/``sops``: served operations; ``rptr``/``rvals``: routes (empty: ``[qa, qb]``);
+    ``shape_keys[shape]``: extra keys in order (0 qubit, 1 route, 2 relay, -1 none)."""
+    n = qa.shape[0]
+    size = 0
+    for j in range(n):
+        size += 400 + 21 * (sptr[j + 1] - sptr[j]) + 21 * (rptr[j + 1] - rptr[j])
+        size += nptr[ca[j] + 1] - nptr[ca[j]] + nptr[cb[j] + 1] - nptr[cb[j]]
+    out = np.empty(size, dtype=np.uint8)
+    pos = 0
+    for j in range(n):
+        if j:
+            out[pos] = 44
+            pos += 1
+        pos = _put(out, pos, parts[0])            # {"id":"e
+        pos = _put_int(out, pos, start + j)
+        pos = _put(out, pos, parts[1])            # ","qpus":[
+        pos = _put_int(out, pos, qa[j])
+        out[pos] = 44
+        pos = _put_int(out, pos + 1, qb[j])
+        pos = _put(out, pos, parts[2])            # ],"path":[
+        pos = _put_int(out, pos, qa[j])
+        out[pos] = 44
+        pos = _put_int(out, pos + 1, qb[j])
+        pos = _put(out, pos, parts[3])            # ],"comm_qubits":[
+        pos = _put(out, pos, nbytes[nptr[ca[j]]:nptr[ca[j] + 1]])
+        out[pos] = 44
+        pos = _put(out, pos + 1, nbytes[nptr[cb[j]]:nptr[cb[j] + 1]])
+        pos = _put(out, pos, parts[4])            # ],"epr_step":
+        pos = _put_int(out, pos, epr[j])
+        pos = _put(out, pos, parts[5])            # ,"ready_by":
+        pos = _put_int(out, pos, ready[j])
+        pos = _put(out, pos, parts[6])            # ,"consumed":
+        pos = _put_int(out, pos, cons[j])
+        pos = _put(out, pos, parts[7])            # ,"released":
+        pos = _put_int(out, pos, rel[j])
+        pos = _put(out, pos, parts[8] if state[j] else parts[9])   # ,"protocol":"state"/"gate"
+        pos = _put(out, pos, parts[10])           # ,"window":
+        if window[j] == NONE:
+            pos = _put(out, pos, parts[11])       # null
+        else:
+            pos = _put_int(out, pos, window[j])
+        pos = _put(out, pos, parts[12])           # ,"serves":[
+        for t in range(sptr[j], sptr[j + 1]):
+            if t > sptr[j]:
+                out[pos] = 44
+                pos += 1
+            pos = _put_int(out, pos, sops[t])
+        out[pos] = 93
+        pos += 1
+        for slot in range(shape_keys.shape[1]):
+            key = shape_keys[shape[j], slot]
+            if key < 0:
+                break
+            if key == 0:
+                pos = _put(out, pos, parts[13])   # ,"qubit":
+                if qubit[j] == NONE:
+                    pos = _put(out, pos, parts[11])
+                else:
+                    pos = _put_int(out, pos, qubit[j])
+            elif key == 1:
+                pos = _put(out, pos, parts[14])   # ,"route":[
+                if rptr[j + 1] == rptr[j]:
+                    pos = _put_int(out, pos, qa[j])
+                    out[pos] = 44
+                    pos = _put_int(out, pos + 1, qb[j])
+                else:
+                    for t in range(rptr[j], rptr[j + 1]):
+                        if t > rptr[j]:
+                            out[pos] = 44
+                            pos += 1
+                        pos = _put_int(out, pos, rvals[t])
+                out[pos] = 93
+                pos += 1
+            else:
+                pos = _put(out, pos, parts[15] if relay[j] else parts[16])  # ,"relay":true/false
+        out[pos] = 125
+        pos += 1
+    return out[:pos]
