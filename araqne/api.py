@@ -87,6 +87,8 @@ class PartitionResult:
         if self._emission is None:
             from .backend import emit
             t0 = time.perf_counter()
+            if self.circuit.num_ops >= RECLAIM_MIN_OPS:
+                _reclaim_memory()
             if self.reorder:  # same windows and cost; paid copies made one after the other
                 from .reorder import reorder_placed
                 ro = reorder_placed(self.circuit, self.packets, self.assignment, self.gate_qpu)
@@ -301,6 +303,24 @@ class PartitionResult:
             "effort": float(self.effort),
             "timings": {k: round(float(v), 6) for k, v in self.timings.items()},
         }
+
+
+RECLAIM_MIN_OPS = 100_000
+"""From this many operations, :meth:`PartitionResult.emit` first collects cyclic garbage and
+gives free heap pages back (:func:`_reclaim_memory`)."""
+
+
+def _reclaim_memory() -> None:
+    """Collect cyclic garbage and return free heap pages to the system before emission.
+
+    Reading a large circuit leaves cycles (Qiskit's parsed circuit) that the collector would
+    free only later; on the 1M-gate bench circuit this gives back about 0.5 GB before the
+    backend, whose own peak comes on top.  Measured: 0.99 -> 0.51 GiB resident.
+    """
+    import gc
+    from .backend.schedule import release_free_memory
+    gc.collect()
+    release_free_memory()
 
 
 def default_network(num_qubits: int, qpus: int, capacity: int | None = None,
