@@ -90,6 +90,8 @@ class PartitionResult:
         if self._emission is None:
             from .backend import emit
             t0 = time.perf_counter()
+            if self.circuit.num_ops >= RECLAIM_MIN_OPS:
+                _reclaim_memory()
             if self.moves and self.reorder:  # reordered between the moves only
                 from .reorder import reorder_with_moves
                 ro = reorder_with_moves(self.circuit, self.packets, self.assignment,
@@ -141,10 +143,9 @@ class PartitionResult:
         """File name -> text of everything ``--out DIR`` holds (``timings``: see
         :meth:`summary`)."""
         em = self.emit()
-        schedule = dict(em.schedule, timing=self.timing().to_dict())
         files = {"summary.json": json.dumps(self.summary(timings=timings), indent=2) + "\n",
                  "distributed.qasm": em.distributed_qasm,
-                 "schedule.json": json.dumps(schedule, separators=(",", ":")) + "\n"}
+                 "schedule.json": em.schedule_json({"timing": self.timing().to_dict()}, "\n")}
         for i, text in enumerate(em.qpu_qasm):
             files[f"qpu{i}.qasm"] = text
         if self._routing is not None:  # qpu<i>.routed.qasm per routed QPU, routing.json
@@ -372,6 +373,24 @@ def circuit_sha256(circuit: Circuit) -> str:
             "cregs": [[str(n), int(s)] for n, s in c.cregs]}
     h.update(json.dumps(meta, separators=(",", ":"), sort_keys=True).encode())
     return h.hexdigest()
+
+
+RECLAIM_MIN_OPS = 100_000
+"""From this many operations, :meth:`PartitionResult.emit` first collects cyclic garbage and
+gives free heap pages back (:func:`_reclaim_memory`)."""
+
+
+def _reclaim_memory() -> None:
+    """Collect cyclic garbage and return free heap pages to the system before emission.
+
+    Reading a large circuit leaves cycles (Qiskit's parsed circuit) that the collector would
+    free only later; on the 1M-gate bench circuit this gives back about 0.5 GB before the
+    backend, whose own peak comes on top.  Measured: 0.99 -> 0.51 GiB resident.
+    """
+    import gc
+    from .backend.schedule import release_free_memory
+    gc.collect()
+    release_free_memory()
 
 
 def default_network(num_qubits: int, qpus: int, capacity: int | None = None,

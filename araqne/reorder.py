@@ -473,6 +473,10 @@ class Reordered:
         """Rename, in place, the operations and windows the schedule of ``emission`` (an
         :class:`araqne.backend.Emission` of :attr:`circuit`) names to the input's numbering,
         and return it."""
+        if getattr(emission, "_schedule", None) is None and \
+                getattr(emission, "schedule_data", None) is not None:
+            emission.schedule_data.pairs.relabel(self.order, self.window_of)
+            return emission
         order = self.order.tolist()
         window_of = self.window_of.tolist()
         for pair in emission.schedule.get("pairs", ()):

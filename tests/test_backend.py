@@ -755,3 +755,104 @@ def test_scale_100k_gates():
     elapsed = time.perf_counter() - t
     assert em.ebits == em.ebits_model == cost(circ, assignment, gq, net, packets)
     assert elapsed < 10.0   # about a second on an idle machine
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partitioned(max_ops=40), st.integers(1, 3), st.integers(1, 4))
+def test_schedule_columns_write_the_json_of_the_records(case, comm, chunk):
+    """schedule.json written from the pair and message columns (in chunks of ``chunk``
+    records) equals ``json.dumps`` of the records (relays on general networks, evictions with
+    few comm qubits)."""
+    import araqne.backend.pairs as pairs_module
+    circ, packets, assignment, gq, k, cap, topology = case
+    net = Network.uniform(k, cap, comm, topology=topology)
+    try:
+        em = emit(circ, packets, assignment, gq, net)
+    except InfeasibleError:
+        return
+    extra = {"timing": {"x": 1.5, "y": None}}
+    saved = pairs_module._CHUNK
+    pairs_module._CHUNK = chunk
+    try:
+        fast = em.schedule_json(extra)
+    finally:
+        pairs_module._CHUNK = saved
+    assert em._schedule is None            # not built as objects yet
+    want = json.dumps(dict(em.schedule, **extra), separators=(",", ":"))
+    assert fast == want
+    assert json.loads(fast)["total"] == em.ebits == len(em.schedule["pairs"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partitioned(max_ops=40), st.integers(1, 7))
+def test_flushed_chunks_make_the_same_programs(case, every):
+    """Joining the statements into chunks every few lines (as large programs do) gives the
+    same texts."""
+    import araqne.backend.emission as emission_module
+    circ, packets, assignment, gq, k, cap, topology = case
+    net = Network.uniform(k, cap, 2, topology=topology)
+    try:
+        whole = emit(circ, packets, assignment, gq, net)
+    except InfeasibleError:
+        return
+    saved = emission_module.FLUSH_LINES
+    emission_module.FLUSH_LINES = every
+    try:
+        chunked = emit(circ, packets, assignment, gq, net)
+    finally:
+        emission_module.FLUSH_LINES = saved
+    assert chunked == whole
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_fused_gadgets_equal_the_reference_gadgets(seed):
+    """``Program.cat_copy`` / ``cat_release`` (the emitter's fused hot path) write the same
+    statements, steps, records, messages and pair fields as ``cat_entangle`` /
+    ``cat_disentangle``."""
+    rng = np.random.default_rng(seed)
+    k = 3
+    progs = [Program(k), Program(k)]
+    live = []
+    for _ in range(12):
+        if live and rng.random() < 0.4:
+            basis, q, copy, root_qpu, root, n = live.pop(int(rng.integers(len(live))))
+            cat_disentangle(progs[0], basis, q, copy, root_qpu, root, n)
+            progs[1].cat_release(basis == ROLE_Z, q, copy, root_qpu, root, n)
+            continue
+        basis = [ROLE_Z, ROLE_X][int(rng.integers(2))]
+        u, v = (int(x) for x in rng.choice(k, 2, replace=False))
+        src = f"qpu{u}[{int(rng.integers(2))}]"
+        half, copy = f"comm{u}[{int(rng.integers(2))}]", f"comm{v}[{int(rng.integers(2))}]"
+        route = None if rng.random() < 0.5 else [u, int(rng.integers(k)), v]
+        relay = bool(rng.random() < 0.3)
+        for p in progs[:1]:   # a gate on the source first, so that steps differ
+            p.op(u, f"h {src};", (src,))
+        progs[1].op(u, f"h {src};", (src,))
+        n0 = cat_entangle(progs[0], basis, u, src, half, v, copy, window=7, qubit=3,
+                          route=[u, v] if route is None else route, relay=relay).n
+        n1 = progs[1].cat_copy(basis == ROLE_Z, u, src, half, v, copy, 7, 3, route, relay)
+        assert n0 == n1
+        live.append((basis, v, copy, u, src, n0))
+    a, b = progs
+    assert a.lines == b.lines and a.qlines == b.qlines
+    assert list(a.records) == list(b.records) and a.nbits == b.nbits
+    assert a.schedule_data().to_json() == b.schedule_data().to_json()
+
+
+@pytest.mark.parametrize("topology", ["all", "line"])
+def test_schedule_json_of_moves_and_input_conditions(topology):
+    """State-teleportation pairs (no ``relay`` key, multi-hop routes) and messages of input
+    bits: schedule.json from the columns equals ``json.dumps`` of the records."""
+    ops = [("cx", (0, 1)), ("h", (0,)), ("cz", (0, 2)), ("ry", (0,), (0.3,)), ("cx", (2, 0)),
+           ("measure", (1,), (), 0), ("x", (2,))]
+    circ = from_ops(3, ops, num_clbits=1)
+    circ.conditions = [Condition((0,), 1)]
+    circ.cond[6] = 0
+    net = Network.uniform(3, 2, 2, topology=topology)
+    em = emit(circ, None, [0, 1, 2], [0, 1, 2, 1, 0, 1, 2], net,
+              moves=[(2, 0, 0, 2), (5, 0, 2, 0)])
+    fast = em.schedule_json({"timing": None}, "\n")
+    want = json.dumps(dict(em.schedule, timing=None), separators=(",", ":")) + "\n"
+    assert fast == want
+    assert any(p["protocol"] == "state" for p in em.schedule["pairs"])
+    assert any(m["pair"] is None for m in em.schedule["messages"])

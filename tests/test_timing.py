@@ -228,6 +228,52 @@ def test_state_teleportation_and_swap(topology):
     assert rep.makespan_gates_s >= 3 * t2
 
 
+# ============================================================================ records vs text
+
+
+def _text_only(em):
+    """The same emission without its statement records: the estimate parses the text."""
+    import dataclasses
+    return dataclasses.replace(em, records=None)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_records_equal_parsed_text(seed):
+    """The estimate from the emitter's statement records equals, bit for bit, the one that
+    re-parses distributed.qasm (random circuits on lines with slow links and short memories,
+    every option)."""
+    em, circ, net, _ = random_instance(seed)
+    assert em.records is not None and len(em.records) == len(
+        [ln for ln in em.distributed_qasm.splitlines() if ln and not ln.startswith(
+            ("OPENQASM", "include", "gate ", "//", "qubit[", "bit["))])
+    for kw in ({}, {"distill_rounds": 2}, {"classical_latency_s": 0.0}, {"buffer_slots": 1},
+               {"classical_latency_s": 1e-3, "buffer_slots": 0}):
+        fast = estimate(em, net, circ, **kw).to_dict()
+        slow = estimate(_text_only(em), net, circ, **kw).to_dict()
+        assert json.dumps(fast) == json.dumps(slow)
+
+
+def test_records_equal_parsed_text_conditions_and_moves():
+    """Conditions on registers and bits (remote feed-forwards) and moves (swap) too."""
+    ops = [("x", (0,)), ("measure", (0,), (), 0), ("h", (2,)), ("x", (1,)),
+           ("measure", (1,), (), 2), ("x", (2,)), ("cx", (3, 2)), ("z", (3,)),
+           ("cz", (3, 2)), ("x", (1,))]
+    circ = from_ops(4, ops, num_clbits=3)
+    circ.cregs = [("c", 2), ("d", 1)]
+    circ.conditions = [Condition((0, 1), 1), Condition((2,), 1), Condition((0, 1), 1, True),
+                       Condition((0, 2), 3), Condition((0, 2), 3, True)]
+    circ.cond[5], circ.cond[6], circ.cond[7], circ.cond[8], circ.cond[9] = 0, 1, 2, 3, 4
+    net = two_qpus(rate=1e5, memory=1e-5, fidelity=0.99)
+    em = emit(circ, None, [0, 0, 1, 0], [0, 0, 1, 0, 0, 1, 1, 0, 1, 0], net)
+    ops2 = [("cx", (0, 1)), ("h", (0,)), ("cz", (0, 2)), ("ry", (0,), (0.3,)), ("cx", (2, 0))]
+    circ2 = from_ops(3, ops2)
+    net2 = Network.uniform(3, 2, 2, topology="line")
+    em2 = emit(circ2, None, [0, 1, 2], [0, 1, 2, 1, 0], net2, moves=[(2, 0, 0, 2), (5, 0, 2, 0)])
+    for e, c, n in ((em, circ, net), (em2, circ2, net2)):
+        fast = estimate(e, n, c).to_dict()
+        assert json.dumps(fast) == json.dumps(estimate(_text_only(e), n, c).to_dict())
+
+
 # ============================================================================ properties
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+from array import array
 import json
 import os
 import re
@@ -47,12 +48,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InfeasibleError, InputError
-from ..ir import GATES, KIND, KIND_NQ, ROLE_Z, XFLIP, ZFLIP, Circuit
+from ..ir import GATES, KIND, KIND_NQ, ROLE_X, ROLE_Z, XFLIP, ZFLIP, Circuit
 from ..packets import Packets, find_windows
-from .schedule import Program
-from .teleport import cat_disentangle, cat_entangle, flip_copy, teleport_state
+from .pairs import ScheduleData
+from .schedule import (CLS_1Q, CLS_2Q, CLS_MR, CLS_SWAP, STEP_SHIFT, Program,
+                       release_free_memory)
+from .teleport import flip_copy, teleport_state
 
 INF = 1 << 62
+
+FLUSH_LINES = 1 << 16
+"""Statements of distributed.qasm kept as separate strings before they (and each QPU's) are
+joined into one chunk: a million-gate program then never holds millions of line objects."""
 
 #: Definitions of distribution-basis gates that ``stdgates.inc`` lacks (emitted when used).
 EXTRA_GATE_DEFS = {
@@ -71,7 +78,7 @@ _RESERVED = re.compile(r"^(qpu\d+|comm\d+|epr|epr_half|U|CX|phase|cphase|u[123]|
                        + "|".join(g.name for g in GATES) + ")$")
 
 
-@dataclass
+@dataclass(eq=False)
 class Emission:
     """Programs and schedule of one distributed circuit.
 
@@ -81,8 +88,9 @@ class Emission:
         The combined OpenQASM 3 program (``distributed.qasm``).
     qpu_qasm : list of str
         The program of each QPU alone (``qpu<i>.qasm``).
-    schedule : dict
-        The ``schedule.json`` content.
+    schedule_data : ScheduleData
+        The ``schedule.json`` content, pairs and messages as columns
+        (:mod:`araqne.backend.pairs`); :attr:`schedule` is the same as plain objects.
     ebits : int
         Bell pairs emitted (``epr`` statements).
     ebits_model : int
@@ -100,11 +108,18 @@ class Emission:
         Size of each data register ``qpu<i>``.
     evictions : int
         Copies released early because a QPU ran out of communication qubits.
+    moves : list of [int, int, int, int]
+        The state teleportations emitted (``[op_index, qubit, from_qpu, to_qpu]``).
+    records : ndarray of int64, optional
+        One record per statement of ``distributed_qasm`` in program order: its step, QPU,
+        duration class and whether it waits for a new classical message
+        (:meth:`araqne.backend.schedule.Program.record_arrays`).  The timing model reads these
+        rather than parsing the text (which it does when they are missing).
     """
 
     distributed_qasm: str
     qpu_qasm: list
-    schedule: dict
+    schedule_data: ScheduleData
     ebits: int
     ebits_model: int
     ebits_per_link: dict
@@ -114,6 +129,45 @@ class Emission:
     data_register_sizes: list
     evictions: int = 0
     moves: list = field(default_factory=list)
+    records: np.ndarray | None = field(default=None, repr=False)
+    _schedule: dict | None = field(default=None, repr=False)
+
+    @property
+    def schedule(self) -> dict:
+        """The ``schedule.json`` content as plain objects, built from :attr:`schedule_data` on
+        first use and kept (assigning one replaces it; from then on it is what is written and
+        timed)."""
+        if self._schedule is None:
+            self._schedule = self.schedule_data.to_dict()
+        return self._schedule
+
+    @schedule.setter
+    def schedule(self, value: dict) -> None:
+        self._schedule = value
+
+    def __eq__(self, other) -> bool:
+        """Same programs, schedule and figures (the schedule compared as its JSON text)."""
+        if not isinstance(other, Emission):
+            return NotImplemented
+        plain = ("distributed_qasm", "qpu_qasm", "ebits", "ebits_model", "ebits_per_link",
+                 "peak_comm", "layout_initial", "layout_final", "data_register_sizes",
+                 "evictions", "moves")
+        if any(getattr(self, f) != getattr(other, f) for f in plain):
+            return False
+        a, b = self.records, other.records
+        if (a is None) != (b is None) or (a is not None and not np.array_equal(a, b)):
+            return False
+        return self.schedule_json() == other.schedule_json()
+
+    __hash__ = None
+
+    def schedule_json(self, extra: dict | None = None, end: str = "") -> str:
+        """``schedule.json`` text, ``json.dumps({**schedule, **extra}, separators=(",", ":"))
+        + end`` (from the columns unless :attr:`schedule` was built or replaced; ``end`` is
+        joined in, not concatenated: no second copy of a 200 MB text)."""
+        if self._schedule is None:
+            return self.schedule_data.to_json(extra, end)
+        return json.dumps(dict(self._schedule, **(extra or {})), separators=(",", ":")) + end
 
     def write(self, outdir) -> list[str]:
         """Write ``distributed.qasm``, ``qpu<i>.qasm`` and ``schedule.json`` into ``outdir``;
@@ -250,6 +304,8 @@ def emit(circ: Circuit, packets: Packets | None, assignment, gate_qpu, network,
         em = _Emitter(circ, packets, assignment, gate_qpu, network, moves, None)
         em.run()
         out = em.result()
+        del em
+        release_free_memory()
         if moves:
             big = [1 << 30] * network.k
             ref = _Emitter(circ, packets, assignment, gate_qpu, network, moves, big)
@@ -385,6 +441,14 @@ class _Emitter:
         for lst in uses.values():
             lst.sort()
         self.uses = uses
+        if self.all_to_all:
+            # copies are made straight from the root (no tree): only the model count needs the
+            # targets, so no set per window is kept (half a million sets on a 1M-gate circuit)
+            root = self.packets.root.tolist()
+            assign = self.assignment
+            self.model_all_to_all = sum(1 for (ww, pp) in uses if assign[root[ww]] != pp)
+            self.targets = {}
+            return
         targets: dict[int, set[int]] = {}
         for (ww, pp) in uses:
             targets.setdefault(ww, set()).add(pp)
@@ -392,6 +456,8 @@ class _Emitter:
 
     def model_ebits(self) -> int:
         """Cost-model e-bits of the static assignment (no moves), as :func:`araqne.objective.cost`."""
+        if self.all_to_all:
+            return self.model_all_to_all
         root = self.packets.root
         total = 0
         for w, ts in self.targets.items():
@@ -411,13 +477,14 @@ class _Emitter:
         circ = self.circ
         prog = self.prog
         kinds = circ.kind.tolist()
-        qptr = circ.qptr.tolist()
-        qargs = circ.qargs.tolist()
-        pptr = circ.pptr.tolist()
+        # int64 columns as array('q'): 8 bytes a value where a list of large ints takes 36
+        qptr = _int_array(circ.qptr)
+        qargs = _int_array(circ.qargs)
+        pptr = _int_array(circ.pptr)
         params = circ.params.tolist()
         clbit = circ.clbit.tolist()
         conds = circ.cond.tolist()
-        slotw = self.packets.slot_window.tolist()
+        slotw = _int_array(self.packets.slot_window)
         wbasis = self.packets.basis.tolist()
         self.wbasis = wbasis
         self.wroot = self.packets.root.tolist()
@@ -442,8 +509,17 @@ class _Emitter:
         used_kinds = set(kinds)
         self.used_kinds = used_kinds
         m = len(kinds)
+        record = prog.rec
+        serve = prog.pairs.serve
+        # duration class of each kind, pre-shifted into the record layout
+        cls_of = [(CLS_MR if g.name in ("measure", "reset") else
+                   (CLS_2Q if g.num_qubits == 2 else CLS_1Q)) for g in GATES]
+        cls_bits = [c << 1 for c in cls_of]
 
+        flush_at = FLUSH_LINES
         for i in range(m):
+            if len(lines) >= flush_at:
+                prog.flush()
             if moves_at and i in moves_at:
                 for q, a, b in moves_at[i]:
                     self._move(q, a, b, i)
@@ -474,14 +550,16 @@ class _Emitter:
                     text = f"{head} {qs};"
                 if cond is None:
                     if written:
-                        op(P, text, (qs,), written)
+                        op(P, text, (qs,), written, cls=CLS_MR)
                     else:
                         st = last.get(qs, 0) + 1
                         last[qs] = st
                         lines.append(text)
                         qlines[P].append(text)
+                        record((st << STEP_SHIFT) | (P << 4) | cls_bits[kd])
                 else:
-                    op(P, cond[0].replace("\x00", text), (qs,), written, cond[1])
+                    op(P, cond[0].replace("\x00", text), (qs,), written, cond[1],
+                       cls=cls_of[kd])
                 w = curwin[q]
                 if w >= 0 and w in live:
                     basis = wbasis[w]
@@ -506,13 +584,13 @@ class _Emitter:
                 rec = self._copy_for(wa, a, P, i, keep)
                 sa = rec.name
                 keep = {(wa, P)}
-                _serve(rec, i)
+                _serve(serve, rec, i)
             if loc_qpu[b] == P:
                 sb = loc_str[b]
             else:
                 rec = self._copy_for(wb, b, P, i, keep or set())
                 sb = rec.name
-                _serve(rec, i)
+                _serve(serve, rec, i)
             text = f"{head} {sa}, {sb};"
             if cond is None:
                 st = last.get(sa, 0)
@@ -524,8 +602,9 @@ class _Emitter:
                 last[sb] = st
                 lines.append(text)
                 qlines[P].append(text)
+                record((st << STEP_SHIFT) | (P << 4) | (CLS_2Q << 1))
             else:
-                op(P, cond[0].replace("\x00", text), (sa, sb), (), cond[1])
+                op(P, cond[0].replace("\x00", text), (sa, sb), (), cond[1], cls=CLS_2Q)
             if wa >= 0 and wa in live:
                 self._release_done(wa, i)
             if wb >= 0 and wb in live:
@@ -637,11 +716,15 @@ class _Emitter:
         cv = self._alloc(v, i, pins, ("copy", w))
         half = f"comm{u}[{hu}]"
         copy = f"comm{v}[{cv}]"
-        pair = cat_entangle(self.prog, self.wbasis[w], u, src, half, v, copy, window=w,
-                            qubit=root, route=[u, v] if route is None else list(route),
-                            relay=bool(relay and (w, v) not in self.uses))
+        basis = self.wbasis[w]
+        if basis != ROLE_Z and basis != ROLE_X:
+            raise ValueError(f"linked copies exist in the Z or X basis only (got role {basis})")
+        # cat_entangle(prog, basis, u, src, half, v, copy, window=w, qubit=root, route=...,
+        # relay=...), fused
+        n = self.prog.cat_copy(basis == ROLE_Z, u, src, half, v, copy, w, root, route,
+                               bool(relay and (w, v) not in self.uses))
         self._free(u, hu)
-        lw[v] = _Copy(cv, copy, pair, parent)
+        lw[v] = _Copy(cv, copy, n, parent)
 
     def _need(self, w: int, Q: int, i: int, strict: bool) -> int:
         """Next operation index at which the copy of window ``w`` on ``Q`` is needed (its own
@@ -679,8 +762,9 @@ class _Emitter:
         if not lw:
             del self.live[w]
         root = self.wroot[w]
-        cat_disentangle(self.prog, self.wbasis[w], Q, rec.name, self.loc_qpu[root],
-                        self.loc_str[root], rec.pair)
+        # cat_disentangle(prog, basis, Q, copy, root QPU, root, pair), fused
+        self.prog.cat_release(self.wbasis[w] == ROLE_Z, Q, rec.name, self.loc_qpu[root],
+                              self.loc_str[root], rec.pair)
         self._free(Q, rec.idx)
 
     # ------------------------------------------------------------------ comm qubits
@@ -766,7 +850,7 @@ class _Emitter:
                     f"moving qubit {q} to QPU {self.names[b]} before operation {i} exceeds its "
                     f"{self.cap[b]} data qubits")
         dst = f"qpu{b}[{slot}]"
-        step = self.prog.op(b, f"swap {src}, {dst};", (src, dst))
+        step = self.prog.op(b, f"swap {src}, {dst};", (src, dst), cls=CLS_SWAP)
         self._free(b, src_slot)
         pairs[-1]["released"] = max(pairs[-1]["released"], step)
         self.loc_qpu[q] = b
@@ -778,6 +862,9 @@ class _Emitter:
     def result(self) -> Emission:
         prog = self.prog
         k = self.k
+        model = self.model_ebits() if not self.moves_at else len(prog.pairs)
+        # the run's indexes are dead now: free them before the texts are joined
+        self.uses = self.targets = self.live = self.trees = self._tree_cache = None
         defs = [EPR_DEF]
         used = {GATES[kd].name for kd in self.used_kinds}
         defs += [d for name, d in EXTRA_GATE_DEFS.items() if name in used]
@@ -793,7 +880,12 @@ class _Emitter:
             f"// input classical registers under their own names, protocol bits in {prog.mreg}; "
             "the only two-QPU statement is epr (one Bell pair, id in the trailing comment).",
         ]
-        distributed = "\n".join(head + note + dregs + cregs_q + cdecl + prog.lines) + "\n"
+        # joined with a final "" so that the text ends with a newline without another copy
+        distributed = "\n".join(head + note + dregs + cregs_q + cdecl + prog.chunks + prog.lines
+                                + [""])
+        prog.chunks = []
+        prog.lines = []
+        release_free_memory()
         qpu_texts = []
         for i in range(k):
             qn = [
@@ -808,8 +900,11 @@ class _Emitter:
             if self.comm_next[i]:
                 regs.append(f"qubit[{self.comm_next[i]}] comm{i};")
             qpu_texts.append("\n".join(head + [EPR_HALF_DEF] + qn + regs + cdecl
-                                       + prog.qlines[i]) + "\n")
-        sched = prog.schedule()
+                                       + prog.qchunks[i] + prog.qlines[i] + [""]))
+            prog.qchunks[i] = []
+            prog.qlines[i] = []
+        data = prog.schedule_data()
+        sched = data.head
         sched["comm_peak"] = list(self.comm_next)
         sched["evictions"] = self.evictions
         if self.moves:
@@ -818,9 +913,9 @@ class _Emitter:
         return Emission(
             distributed_qasm=distributed,
             qpu_qasm=qpu_texts,
-            schedule=sched,
+            schedule_data=data,
             ebits=len(prog.pairs),
-            ebits_model=self.model_ebits() if not self.moves_at else len(prog.pairs),
+            ebits_model=model,
             ebits_per_link=dict(sched["per_link"]),
             peak_comm=list(self.comm_next),
             layout_initial=self.layout_initial,
@@ -828,13 +923,18 @@ class _Emitter:
             data_register_sizes=list(self.data_size),
             evictions=self.evictions,
             moves=self.moves,
+            records=prog.record_arrays(),
         )
 
 
-def _serve(rec: _Copy, i: int) -> None:
-    """Record that operation ``i`` is served by this copy (and by the relays it came from)."""
+def _int_array(a) -> array:
+    """An int64 numpy array as ``array('q')`` (indexing gives Python ints, like a list)."""
+    return array("q", np.ascontiguousarray(a, dtype=np.int64).tobytes())
+
+
+def _serve(serve, rec: _Copy, i: int) -> None:
+    """Record that operation ``i`` is served by this copy (and by the relays it came from);
+    ``serve`` is :meth:`araqne.backend.pairs.PairTable.serve`."""
     while rec is not None:
-        s = rec.pair["serves"]
-        if not s or s[-1] != i:
-            s.append(i)
+        serve(rec.pair, i)
         rec = rec.parent

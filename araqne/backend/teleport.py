@@ -37,6 +37,7 @@ m1 = measure e; if (m1) x c; if (m0) z c; reset q; reset e;`` moves the state of
 from __future__ import annotations
 
 from ..ir import ROLE_X, ROLE_Z
+from .schedule import CLS_1Q, CLS_MR
 
 
 def cat_entangle(prog, basis: int, src_qpu: int, src: str, half: str, dst_qpu: int, copy: str,
@@ -64,7 +65,7 @@ def cat_entangle(prog, basis: int, src_qpu: int, src: str, half: str, dst_qpu: i
         The Bell-pair record (``consumed`` set to the step where the copy is ready).
     """
     pair = prog.epr(src_qpu, half, dst_qpu, copy, **record)
-    pid = pair["id"]
+    pid = pair.n
     if basis == ROLE_Z:
         first = prog.op2(src_qpu, f"cx {src}, {half};", src, half)
     elif basis == ROLE_X:
@@ -78,10 +79,11 @@ def cat_entangle(prog, basis: int, src_qpu: int, src: str, half: str, dst_qpu: i
     done = prog.if1(dst_qpu, bit, f"x {copy};", copy, pid)
     if basis == ROLE_X:
         done = prog.op1(dst_qpu, f"h {copy};", copy)
-    freed = prog.op1(src_qpu, f"reset {half};", half)
-    pair["ready_by"] = first - 1
-    pair["consumed"] = done
-    pair["released"] = max(freed, done)
+    freed = prog.op1(src_qpu, f"reset {half};", half, CLS_MR)
+    table = prog.pairs
+    table.ready[pid] = first - 1
+    table.consumed[pid] = done
+    table.released[pid] = max(freed, done)
     return pair
 
 
@@ -91,9 +93,9 @@ def cat_disentangle(prog, basis: int, copy_qpu: int, copy: str, root_qpu: int, r
 
     Measures the copy in the basis conjugate to ``basis``, corrects the root (``z`` for a Z copy,
     ``x`` for an X copy) and resets the copy.  Returns the step of the reset (also written to
-    ``pair["released"]`` when given).
+    ``pair["released"]`` when given: the record :func:`cat_entangle` returned, or its number).
     """
-    pid = pair["id"] if pair is not None else None
+    pid = None if pair is None else (pair if isinstance(pair, int) else pair.n)
     if basis == ROLE_Z:
         prog.op1(copy_qpu, f"h {copy};", copy)
         fix = "z"
@@ -104,9 +106,11 @@ def cat_disentangle(prog, basis: int, copy_qpu: int, copy: str, root_qpu: int, r
     bit = prog.new_bit()
     prog.measure(copy_qpu, copy, bit)
     prog.if1(root_qpu, bit, f"{fix} {root};", root, pid)
-    step = prog.op1(copy_qpu, f"reset {copy};", copy)
-    if pair is not None:
-        pair["released"] = max(pair["released"], step)
+    step = prog.op1(copy_qpu, f"reset {copy};", copy, CLS_MR)
+    if pid is not None:
+        rel = prog.pairs.released
+        if step > rel[pid]:
+            rel[pid] = step
     return step
 
 
@@ -117,9 +121,9 @@ def flip_copy(prog, basis: int, qpu: int, copy: str, cond=None) -> int:
     gate = "x" if basis == ROLE_Z else "z"
     text = f"{gate} {copy};"
     if cond is None:
-        return prog.op(qpu, text, (copy,))
+        return prog.op(qpu, text, (copy,), cls=CLS_1Q)
     template, bits = cond
-    return prog.op(qpu, template.replace("\x00", text), (copy,), read=bits)
+    return prog.op(qpu, template.replace("\x00", text), (copy,), read=bits, cls=CLS_1Q)
 
 
 def teleport_state(prog, src_qpu: int, src: str, half: str, dst_qpu: int, recv: str,
@@ -132,7 +136,7 @@ def teleport_state(prog, src_qpu: int, src: str, half: str, dst_qpu: int, recv: 
     """
     record.setdefault("protocol", "state")
     pair = prog.epr(src_qpu, half, dst_qpu, recv, **record)
-    pid = pair["id"]
+    pid = pair.n
     first = prog.op2(src_qpu, f"cx {src}, {half};", src, half)
     prog.op1(src_qpu, f"h {src};", src)
     b0 = prog.new_bit()
@@ -141,9 +145,10 @@ def teleport_state(prog, src_qpu: int, src: str, half: str, dst_qpu: int, recv: 
     prog.measure(src_qpu, half, b1)
     prog.if1(dst_qpu, b1, f"x {recv};", recv, pid)
     done = prog.if1(dst_qpu, b0, f"z {recv};", recv, pid)
-    f1 = prog.op1(src_qpu, f"reset {src};", src)
-    f2 = prog.op1(src_qpu, f"reset {half};", half)
-    pair["ready_by"] = first - 1
-    pair["consumed"] = done
-    pair["released"] = max(done, f1, f2)
+    f1 = prog.op1(src_qpu, f"reset {src};", src, CLS_MR)
+    f2 = prog.op1(src_qpu, f"reset {half};", half, CLS_MR)
+    table = prog.pairs
+    table.ready[pid] = first - 1
+    table.consumed[pid] = done
+    table.released[pid] = max(done, f1, f2)
     return pair
