@@ -636,13 +636,13 @@ def _prescan(text: str, name: str, version: int | None = None) -> None:
     """
     if version is None:
         version = _qasm_version(text, name)
-    huge = _huge_integer(text)
+    code = _code_only(text, version)
+    huge = _huge_integer(code)  # in code only: a comment may hold any digits
     if huge is not None:
         line, col = _linecol(text, huge.start())
         digits = huge.group()
         shown = digits if len(digits) <= 24 else digits[:24] + "..."
         raise InputError(_fmt(name, f"integer {shown} is too large", line, col))
-    code = _code_only(text, version)
     if version != 2:
         depth, at = _max_nesting(code)
         if depth > MAX_NESTING:
