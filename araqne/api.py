@@ -559,7 +559,8 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
     best_e = result.emit().ebits
     # flat FM for every slice length, then V-cycles for the most promising one
     flat = [teleport_search(circ, caps, result.assignment, result.gate_qpu,
-                            layers_per_slice=layers, cycles=0) for layers in TELEPORT_SLICES]
+                            layers_per_slice=layers, cycles=0, colocate=False)
+            for layers in TELEPORT_SLICES]
     pick = min(range(len(flat)), key=lambda i: flat[i].km1)
     plans = [flat[pick]]
     if flat[pick].km1 < TELEPORT_PROMISE * best_e:  # worth V-cycles

@@ -188,6 +188,58 @@ def extended_hypergraph(circ: Circuit, starts: np.ndarray, packets=None):
     return hg, vgroup
 
 
+def colocation_start(circ: Circuit, starts: np.ndarray, capacities: np.ndarray,
+                     assignment: np.ndarray, hg, seed: int = 0) -> np.ndarray:
+    """A starting placement of the time-extended hypergraph in which qubits follow partners.
+
+    Partitions the *interaction* graph over (qubit, slice) vertices: one 2-pin hyperedge per
+    two-qubit gate between its operands in its slice (weight 1) and one per move (weight 1),
+    per-slice capacities, from the static ``assignment`` (flat FM then V-cycles).  This is the
+    model in which every gate must have both operands on one QPU (only moves pay), whose
+    optimum the packet model can only improve on; the packet model's own FM, started from the
+    static placement, tends to stay with gate teleportation.  Free gates start beside their
+    first qubit.
+    """
+    from ..hypergraph import Hypergraph
+    n = circ.num_qubits
+    T = int(starts.shape[0])
+    k = int(capacities.shape[0])
+    nq = n * T
+    op_slice = (np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1).astype(
+        np.int64)
+    two = np.flatnonzero(KIND_NQ[circ.kind] == 2)
+    s0 = circ.qptr[two]
+    a = op_slice[two] * n + circ.qargs[s0]
+    b = op_slice[two] * n + circ.qargs[s0 + 1]
+    src = np.arange(n * (T - 1), dtype=np.int64)
+    ea = np.concatenate([a, src])
+    eb = np.concatenate([b, src + n])
+    ne = ea.shape[0]
+    pe = np.repeat(np.arange(ne, dtype=np.int64), 2)
+    pv = np.stack([ea, eb], axis=1).reshape(-1)
+    eptr, vptr, vedge = incidence(pe, pv, ne, nq)
+    graph = Hypergraph(num_qubits=nq, num_gates=0, eptr=eptr, epin=pv, vptr=vptr, vedge=vedge,
+                       eweight=np.ones(ne, dtype=np.int64), vweight=np.ones(nq, dtype=np.int64),
+                       gate_qubits=np.zeros((0, 2), dtype=np.int64),
+                       gate_edges=np.zeros((0, 2), dtype=np.int64),
+                       op_anchor=np.zeros(0, dtype=np.int64), roots=np.zeros(ne, dtype=np.int64),
+                       espan=np.zeros(ne, dtype=np.int64))
+    vgroup = np.arange(nq, dtype=np.int64) // n
+    place = np.tile(np.asarray(assignment, dtype=np.int64), T)
+    caps = capacities.astype(np.int64)
+    detach_refine(k, eptr, pv, vptr, vedge, graph.eweight, graph.vweight, caps, place, 8,
+                  max(200, nq // 10), vgroup, T)
+    place, _ = multilevel_refine(graph, caps, place, seed=seed, cycles=2, vgroup=vgroup,
+                                 ngroups=T)
+    blocks = np.empty(nq + hg.num_gates, dtype=np.int64)
+    blocks[:nq] = place
+    if hg.num_gates:
+        gate_ops = np.flatnonzero(hg.op_anchor >= nq)
+        first = circ.qargs[circ.qptr[gate_ops]]
+        blocks[hg.op_anchor[gate_ops]] = place[op_slice[gate_ops] * n + first]
+    return blocks
+
+
 def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.ndarray,
                    load: np.ndarray, caps: np.ndarray) -> list:
     """Order the moves of one slice boundary so that every one lands in a free data slot.
@@ -230,7 +282,7 @@ def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.nd
 def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarray,
                     gate_qpu: np.ndarray, layers_per_slice: int = 1,
                     passes: int = 8, cycles: int = 4, seed: int = 0,
-                    extended: bool = True) -> TeleportPlan:
+                    extended: bool = True, colocate: bool = True) -> TeleportPlan:
     """Refine a static placement into one where qubits may teleport between slices.
 
     Parameters
@@ -253,6 +305,9 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     extended : bool
         Model windows whole over the slices they span (:func:`extended_hypergraph`, default)
         rather than split at every boundary (:func:`sliced_hypergraph`).
+    colocate : bool
+        Also start from :func:`colocation_start` (qubits follow their partners) and keep the
+        better of the two refined plans.
 
     Returns
     -------
@@ -273,12 +328,20 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     blocks[hg.op_anchor[two]] = gate_qpu[two]
     vweight = np.concatenate([np.ones(n * T, dtype=np.int64),
                               np.zeros(hg.num_gates, dtype=np.int64)])
-    km1 = int(detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight,
-                            capacities.astype(np.int64), blocks, passes, max(200, nv // 10),
-                            vgroup, T))
-    if cycles:
-        blocks, km1 = multilevel_refine(hg, capacities, blocks, seed=seed, cycles=cycles,
-                                        vgroup=vgroup, ngroups=T)
+    starts_list = [blocks]
+    if colocate and T > 1:
+        starts_list.append(colocation_start(circ, starts, capacities, assignment, hg, seed))
+    best_blocks, km1 = None, -1
+    for start in starts_list:
+        cand = int(detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight,
+                                 capacities.astype(np.int64), start, passes,
+                                 max(200, nv // 10), vgroup, T))
+        if cycles:
+            start, cand = multilevel_refine(hg, capacities, start, seed=seed, cycles=cycles,
+                                            vgroup=vgroup, ngroups=T)
+        if best_blocks is None or cand < km1:
+            best_blocks, km1 = start, cand
+    blocks = best_blocks
     loc = blocks[:n * T].reshape(T, n)
     moves = []
     caps = capacities.astype(np.int64)
