@@ -53,9 +53,10 @@ class TeleportPlan:
     km1: int
 
 
-def slice_starts(circ: Circuit, layers_per_slice: int) -> np.ndarray:
+def slice_starts(circ: Circuit, layers_per_slice: int, offset: int = 0) -> np.ndarray:
     """First operation of every slice: a new slice every ``layers_per_slice`` layers of
-    two-qubit gates (ASAP layers over the qubits)."""
+    two-qubit gates (ASAP layers over the qubits, in program order), the first after
+    ``layers_per_slice - offset`` layers."""
     n = circ.num_qubits
     m = circ.num_ops
     depth = np.zeros(n, dtype=np.int64)
@@ -71,7 +72,7 @@ def slice_starts(circ: Circuit, layers_per_slice: int) -> np.ndarray:
             running = max(running, d)
         layer[i] = running
     # operations are kept in program order: slice of op i = its running layer / L
-    slice_of = layer // max(1, layers_per_slice)
+    slice_of = (layer + offset) // max(1, layers_per_slice)
     starts = np.flatnonzero(np.diff(slice_of, prepend=-1) > 0)
     if starts.shape[0] == 0 or starts[0] != 0:
         starts = np.concatenate([[0], starts])
@@ -282,7 +283,8 @@ def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.nd
 def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarray,
                     gate_qpu: np.ndarray, layers_per_slice: int = 1,
                     passes: int = 8, cycles: int = 4, seed: int = 0,
-                    extended: bool = True, colocate: bool = True) -> TeleportPlan:
+                    extended: bool = True, colocate: bool = True,
+                    offset: int = 0) -> TeleportPlan:
     """Refine a static placement into one where qubits may teleport between slices.
 
     Parameters
@@ -308,6 +310,8 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     colocate : bool
         Also start from :func:`colocation_start` (qubits follow their partners) and keep the
         better of the two refined plans.
+    offset : int
+        Phase of the slice boundaries (:func:`slice_starts`).
 
     Returns
     -------
@@ -315,7 +319,7 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     """
     n = circ.num_qubits
     k = int(capacities.shape[0])
-    starts = slice_starts(circ, layers_per_slice)
+    starts = slice_starts(circ, layers_per_slice, offset)
     T = int(starts.shape[0])
     if extended:
         hg, vgroup = extended_hypergraph(circ, starts)
