@@ -273,6 +273,11 @@ def load_qasm(text: str, name: str = "<string>", include_path=None) -> Circuit:
         raise InputError(_fmt(name, "empty file" if name != "<string>" else "empty program"))
     version = _qasm_version(text, name)
     _prescan(text, name)
+    if version == 2:  # the common subset straight to arrays; anything else through Qiskit
+        from .qasm2_reader import read_qasm2
+        circ = read_qasm2(text, name, include_path)
+        if circ is not None:
+            return circ
     qc = _parse2(text, name, include_path) if version == 2 else _parse3(text, name)
     try:
         return _convert(qc, name, nobits_msg="program declares no qubits")
