@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InfeasibleError
 from .cover import optimal_sides
-from .refine import cost_of_counts, fm_pass, greedy_flips, pin_counts
+from .refine import cost_of_counts, fm_pass, fm_pass_large, greedy_flips, pin_counts
 from .seed import fill_seed, linear_seed, metis_seed, random_seed, repair_capacity
 
 
@@ -47,15 +47,26 @@ class Partition:
         return np.concatenate([self.part, self.part[gq]])
 
 
+LARGE_PINS = 200_000
+"""Above this many pins a hypergraph is *large*: one restart per unit of effort, no recursive
+bisection seed, of the first seeds (linear, fill, METIS) only the best one as it stands is
+refined, and refinement uses :func:`.refine.fm_pass_large`."""
+
+LARGE_MIN_PASS_GAIN = 1e-3
+"""On large hypergraphs, refinement stops after a pass that improves the cost by less than
+this fraction."""
+
+LARGE_TOP_TARGETS = 3
+"""On large hypergraphs, the targets per qubit whose gate flips are resolved (best bare
+gains first)."""
+
+
 def _gate_incidence(n: int, gate_qubits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CSR of the free gates beside each qubit (either operand)."""
+    from ..hypergraph import group_by
     g = np.arange(gate_qubits.shape[0], dtype=np.int64)
-    q = np.concatenate([gate_qubits[:, 0], gate_qubits[:, 1]])
-    gg = np.concatenate([g, g])
-    order = np.argsort(q, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(ptr, q + 1, 1)
-    return np.cumsum(ptr), gg[order]
+    q = np.concatenate([gate_qubits[:, 0], gate_qubits[:, 1]]).astype(np.int64)
+    return group_by(q, np.concatenate([g, g]), n)
 
 
 class _Refiner:
@@ -72,6 +83,7 @@ class _Refiner:
         self.qgptr, self.qglist = _gate_incidence(self.n, hg.gate_qubits)
         size = int(hg.epin.shape[0])
         self.eager = size <= 5_000
+        self.large = size > LARGE_PINS
         self.max_stall = max(50, min(self.n // 4, 400)) if self.eager else 100
 
     def counts(self, part, side):
@@ -83,8 +95,10 @@ class _Refiner:
 
     def repair(self, part, side) -> bool:
         hg = self.hg
-        cnt = self.counts(part, side)
         load = self.loads(part)
+        if np.all(load <= self.cap):
+            return True  # nothing to move (pin counts cost a pass over every pin)
+        cnt = self.counts(part, side)
         return bool(repair_capacity(self.n, self.k, part, side, hg.gate_qubits, hg.vptr,
                                     hg.vedge, self.qgptr, self.qglist, cnt, load, self.cap,
                                     hg.vweight, hg.eweight, hg.roots, self.table,
@@ -105,20 +119,29 @@ class _Refiner:
                 return
         side[:] = best
 
-    def refine(self, part, side, rng) -> int:
-        """Improve (part, side) in place until a fixed point; return the final cost."""
+    def refine(self, part, side, rng, placed: bool = False) -> int:
+        """Improve (part, side) in place until a fixed point; return the final cost.
+
+        ``placed``: the sides are already those of :meth:`place_gates` for ``part``.
+        """
         hg = self.hg
         n, k = self.n, self.k
         tb, ut, roots = self.table, self.use_table, hg.roots
-        self.place_gates(part, side)
+        if not placed:
+            self.place_gates(part, side)
         cnt = self.counts(part, side)
         best = self.cost(part, cnt)
         while True:
             load = self.loads(part)
             tiebreak = rng.permutation(n + 1)[:n].astype(np.int64)
-            fm_pass(n, k, part, side, hg.gate_qubits, hg.eptr, hg.epin, hg.vptr, hg.vedge,
-                    self.qgptr, self.qglist, cnt, load, self.cap, hg.vweight, hg.eweight,
-                    tiebreak, self.max_stall, self.eager, roots, tb, ut)
+            if self.large:
+                fm_pass_large(n, k, part, side, hg.gate_qubits, hg.vptr, hg.vedge, self.qgptr,
+                              self.qglist, cnt, load, self.cap, hg.vweight, hg.eweight,
+                              tiebreak, self.max_stall, LARGE_TOP_TARGETS, roots, tb, ut)
+            else:
+                fm_pass(n, k, part, side, hg.gate_qubits, hg.eptr, hg.epin, hg.vptr, hg.vedge,
+                        self.qgptr, self.qglist, cnt, load, self.cap, hg.vweight, hg.eweight,
+                        tiebreak, self.max_stall, self.eager, roots, tb, ut)
             greedy_flips(n, k, part, side, hg.gate_qubits, hg.vptr, hg.vedge, cnt, hg.eweight,
                          100, roots, tb, ut)
             self.place_gates(part, side)
@@ -126,6 +149,8 @@ class _Refiner:
             cur = self.cost(part, cnt)
             if cur >= best:
                 return min(cur, best)
+            if self.large and best - cur < LARGE_MIN_PASS_GAIN * best:
+                return cur  # a pass costs seconds here: stop when it hardly pays
             best = cur
 
 
@@ -172,24 +197,44 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     # small hypergraphs are cheap to restart: spend the same work on more tries
     boost = min(16.0, max(1.0, 3_000 / max(size, 1)))
     restarts = max(1, int(round(4 * effort * boost)))
-    if size > 200_000:
+    large = size > LARGE_PINS
+    if large:
         restarts = max(1, int(round(effort)))
     best: Partition | None = None
 
-    def consider(part: np.ndarray) -> None:
-        nonlocal best
+    def start(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         side = np.zeros(hg.num_gates, dtype=np.int64)
         if not ref.repair(part, side):
             part = random_seed(n, capacities, rng)
-        km1 = ref.refine(part, side, rng)
+        return part, side
+
+    def consider(part: np.ndarray, side: np.ndarray | None = None) -> None:
+        nonlocal best
+        placed = side is not None
+        if not placed:
+            part, side = start(part)
+        km1 = ref.refine(part, side, rng, placed)
         if best is None or km1 < best.km1:
             best = Partition(part.copy(), side.copy(), km1)
 
-    consider(linear_seed(n, capacities))
-    consider(fill_seed(n, capacities))
-    if k > 2 and size <= 200_000:
-        consider(bisection_seed(hg, capacities, int(rng.integers(1 << 30)), effort))
-    for r in range(restarts):
+    if large:
+        # a refinement pass costs seconds at this size: score the first seeds as they stand
+        # (capacity repaired, gates placed exactly) and refine the most promising one only
+        scored = []
+        for part in (linear_seed(n, capacities), fill_seed(n, capacities),
+                     metis_seed(hg, capacities, int(rng.integers(1 << 30)))):
+            part, side = start(part)
+            ref.place_gates(part, side)
+            scored.append((ref.cost(part, ref.counts(part, side)), len(scored), part, side))
+        _, _, part, side = min(scored, key=lambda t: t[:2])
+        del scored
+        consider(part, side)
+    else:
+        consider(linear_seed(n, capacities))
+        consider(fill_seed(n, capacities))
+        if k > 2:
+            consider(bisection_seed(hg, capacities, int(rng.integers(1 << 30)), effort))
+    for r in range(1 if large else 0, restarts):
         if r % 3 == 0:
             consider(metis_seed(hg, capacities, int(rng.integers(1 << 30))))
         elif r % 3 == 1:
