@@ -58,7 +58,7 @@ _HALF_PI = math.pi / 2
 _MAXQ = 5  # most qubits of a qelib1 gate (c4x)
 _MAXP = 4  # most parameters (cu)
 
-_TABLE = None
+_TABLES: dict = {}
 
 
 def _template(name: str, nq: int) -> list:
@@ -80,18 +80,21 @@ def _template(name: str, nq: int) -> list:
     return pieces
 
 
-def _table():
-    """Flat arrays describing every gate name the kernel knows (built once)."""
-    global _TABLE
-    if _TABLE is not None:
-        return _TABLE
+def _table(templated: bool):
+    """Flat arrays describing every gate name the kernel knows (built once).
+
+    ``templated``: include the gates expanded by templates (building those parses a small
+    program per gate through Qiskit, about a second: done only for programs that may use them).
+    """
+    if templated in _TABLES:
+        return _TABLES[templated]
     entries = []  # (name, nq, np, pieces) ; a piece: (kind, qpos, psrc, pconst)
     for name, (k, nq, npar) in _DIRECT.items():
         entries.append((name, nq, npar, [(k, tuple(range(nq)), tuple(range(npar)),
                                           (0.0,) * npar)]))
     entries.append(("u2", 1, 2, [(KIND["u"], (0,), (-1, 0, 1), (_HALF_PI, 0.0, 0.0))]))
     entries.append(("cu3", 2, 3, [(KIND["cu"], (0, 1), (0, 1, 2, -1), (0.0, 0.0, 0.0, 0.0))]))
-    for name, nq in _TEMPLATED.items():
+    for name, nq in (_TEMPLATED.items() if templated else ()):
         pieces = [(k, qpos, (-1,) * len(ps), ps) for k, qpos, ps in _template(name, nq)]
         entries.append((name, nq, 0, pieces))
     raw = b"".join(e[0].encode() for e in entries)
@@ -111,9 +114,10 @@ def _table():
         piece_q[i, :len(qpos)] = qpos
         piece_src[i, :len(psrc)] = psrc
         piece_const[i, :len(pconst)] = pconst
-    _TABLE = (name_bytes, name_ptr, ent_nq, ent_np, piece_ptr, piece_kind, piece_q, piece_src,
-              piece_const)
-    return _TABLE
+    table = (name_bytes, name_ptr, ent_nq, ent_np, piece_ptr, piece_kind, piece_q, piece_src,
+             piece_const)
+    _TABLES[templated] = table
+    return table
 
 
 # ------------------------------------------------------------------------------ numba scanner
@@ -451,10 +455,11 @@ def _expect(b, pos, ch):
 
 
 @njit(cache=True)
-def _scan(b, pow10, words, kind_np, name_bytes, name_ptr, ent_nq, ent_np, piece_ptr, piece_kind,
+def _scan(b, pow10, word_bytes, word_ptr, kind_np, name_bytes, name_ptr, ent_nq, ent_np, piece_ptr, piece_kind,
           piece_q, piece_src, piece_const):
     """Read the program; see the module doc.  Returns the status and the flat arrays."""
     n = b.shape[0]
+    words = [word_bytes[word_ptr[i]:word_ptr[i + 1]] for i in range(word_ptr.shape[0] - 1)]
     cap = 1024
     kind = np.empty(cap, dtype=np.int16)
     clbit = np.empty(cap, dtype=np.int64)
@@ -839,19 +844,10 @@ def eval_expr(src: str) -> float:
 
 # ------------------------------------------------------------------------------ entry point
 
-_WORDS = None
-
-
-def _words():
-    global _WORDS
-    if _WORDS is None:
-        from numba.typed import List
-        lst = List()
-        for w in ("OPENQASM", "include", '"qelib1.inc"', "if", "qreg", "creg", "barrier",
-                  "measure", "reset"):
-            lst.append(np.frombuffer(w.encode(), dtype=np.uint8).copy())
-        _WORDS = lst
-    return _WORDS
+_WORDS = ("OPENQASM", "include", '"qelib1.inc"', "if", "qreg", "creg", "barrier", "measure",
+          "reset")
+_WORD_BYTES = np.frombuffer("".join(_WORDS).encode(), dtype=np.uint8).copy()
+_WORD_PTR = np.cumsum([0] + [len(w) for w in _WORDS]).astype(np.int64)
 
 
 def read_qasm2(text: str, name: str, include_path=None) -> Circuit | None:
@@ -884,9 +880,9 @@ def read_qasm2(text: str, name: str, include_path=None) -> Circuit | None:
     except UnicodeEncodeError:
         return None  # non-ASCII text (even in comments): let the full parser judge
     b = np.frombuffer(raw, dtype=np.uint8)
-    table = _table()
+    table = _table(any(name in text for name in _TEMPLATED))
     (status, _, kind, qargs, params, clbit, creg_of, cval, slow, reg_s, reg_e, reg_size,
-     reg_q, _) = _scan(b, _POW10, _words(), KIND_NP, *table)
+     reg_q, _) = _scan(b, _POW10, _WORD_BYTES, _WORD_PTR, KIND_NP, *table)
     if status != _OK:
         return None
     # registers: names must be valid, not reserved

@@ -97,3 +97,23 @@ def test_sorted_unique():
     for size in (0, 1, 7, 5000):
         a = rng.integers(0, 50, size)
         assert np.array_equal(sorted_unique(a), np.unique(a))
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_repair_capacity_fits_and_keeps_counts(batch):
+    from araqne.partitioner.seed import repair_capacity
+    circ = random_circuit(40, 500, 5)
+    hg = build_hypergraph(circ)
+    n, k = hg.num_qubits, 4
+    caps = np.full(k, 10, dtype=np.int64)
+    ref = _Refiner(hg, caps)
+    part = np.zeros(n, dtype=np.int64)  # everything on QPU 0
+    part[:7] = 1
+    side = np.zeros(hg.num_gates, dtype=np.int64)
+    cnt = ref.counts(part, side)
+    load = ref.loads(part)
+    assert repair_capacity(n, k, part, side, hg.gate_qubits, hg.vptr, hg.vedge, ref.qgptr,
+                           ref.qglist, cnt, load, ref.cap, hg.vweight, hg.eweight, hg.roots,
+                           ref.table, False, batch)
+    assert np.all(load <= caps) and np.array_equal(load, ref.loads(part))
+    assert np.array_equal(cnt, pin_counts(n, k, hg.eptr, hg.epin, part, side, hg.gate_qubits))

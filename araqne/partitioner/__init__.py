@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import InfeasibleError
 from .cover import optimal_sides
 from .refine import cost_of_counts, fm_pass, fm_pass_large, greedy_flips, pin_counts
-from .seed import fill_seed, linear_seed, metis_seed, random_seed, repair_capacity
+from .seed import (fill_seed, graph_cut, linear_seed, metis_seed, random_seed,
+                   repair_capacity)
 
 
 @dataclass
@@ -49,14 +50,15 @@ class Partition:
 
 LARGE_PINS = 200_000
 """Above this many pins a hypergraph is *large*: one restart per unit of effort, no recursive
-bisection seed, of the first seeds (linear, fill, METIS) only the best one as it stands is
-refined, and refinement uses :func:`.refine.fm_pass_large`."""
+bisection seed, of the first seeds (linear, fill, METIS) only the one cutting the least
+qubit-graph weight is refined, capacity repair moves qubits in batches, and refinement uses
+:func:`.refine.fm_pass_large`."""
 
 LARGE_MIN_PASS_GAIN = 1e-3
 """On large hypergraphs, refinement stops after a pass that improves the cost by less than
 this fraction."""
 
-LARGE_TOP_TARGETS = 3
+LARGE_TOP_TARGETS = 2
 """On large hypergraphs, the targets per qubit whose gate flips are resolved (best bare
 gains first)."""
 
@@ -102,7 +104,7 @@ class _Refiner:
         return bool(repair_capacity(self.n, self.k, part, side, hg.gate_qubits, hg.vptr,
                                     hg.vedge, self.qgptr, self.qglist, cnt, load, self.cap,
                                     hg.vweight, hg.eweight, hg.roots, self.table,
-                                    self.use_table))
+                                    self.use_table, self.large))
 
     def cost(self, part, cnt) -> int:
         """Objective of a state: km1, or the network cost when a table was given."""
@@ -119,16 +121,12 @@ class _Refiner:
                 return
         side[:] = best
 
-    def refine(self, part, side, rng, placed: bool = False) -> int:
-        """Improve (part, side) in place until a fixed point; return the final cost.
-
-        ``placed``: the sides are already those of :meth:`place_gates` for ``part``.
-        """
+    def refine(self, part, side, rng) -> int:
+        """Improve (part, side) in place until a fixed point; return the final cost."""
         hg = self.hg
         n, k = self.n, self.k
         tb, ut, roots = self.table, self.use_table, hg.roots
-        if not placed:
-            self.place_gates(part, side)
+        self.place_gates(part, side)
         cnt = self.counts(part, side)
         best = self.cost(part, cnt)
         while True:
@@ -202,33 +200,24 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
         restarts = max(1, int(round(effort)))
     best: Partition | None = None
 
-    def start(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def consider(part: np.ndarray) -> None:
+        nonlocal best
         side = np.zeros(hg.num_gates, dtype=np.int64)
         if not ref.repair(part, side):
             part = random_seed(n, capacities, rng)
-        return part, side
-
-    def consider(part: np.ndarray, side: np.ndarray | None = None) -> None:
-        nonlocal best
-        placed = side is not None
-        if not placed:
-            part, side = start(part)
-        km1 = ref.refine(part, side, rng, placed)
+        km1 = ref.refine(part, side, rng)
         if best is None or km1 < best.km1:
             best = Partition(part.copy(), side.copy(), km1)
 
     if large:
-        # a refinement pass costs seconds at this size: score the first seeds as they stand
-        # (capacity repaired, gates placed exactly) and refine the most promising one only
-        scored = []
-        for part in (linear_seed(n, capacities), fill_seed(n, capacities),
-                     metis_seed(hg, capacities, int(rng.integers(1 << 30)))):
-            part, side = start(part)
-            ref.place_gates(part, side)
-            scored.append((ref.cost(part, ref.counts(part, side)), len(scored), part, side))
-        _, _, part, side = min(scored, key=lambda t: t[:2])
-        del scored
-        consider(part, side)
+        # a refinement pass costs seconds at this size: of the first seeds, refine only the
+        # one that cuts the least weight of the qubit graph (METIS's own objective)
+        graph = hg.qubit_graph()
+        seeds = [linear_seed(n, capacities), fill_seed(n, capacities),
+                 metis_seed(hg, capacities, int(rng.integers(1 << 30)), graph)]
+        cuts = [graph_cut(graph, s) for s in seeds]
+        del graph
+        consider(seeds[int(np.argmin(cuts))])
     else:
         consider(linear_seed(n, capacities))
         consider(fill_seed(n, capacities))

@@ -44,9 +44,10 @@ def vertex_block(v, n, part, side, gate_qubits):
 
 @njit(cache=True)
 def pin_counts(n, k, eptr, epin, part, side, gate_qubits):
-    """Pin count of every hyperedge on every QPU (flat ``E * k``)."""
+    """Pin count of every hyperedge on every QPU (flat ``E * k``, int32: ``E * k`` reaches
+    10**8 on the largest circuits, and no hyperedge has 2**31 pins)."""
     ne = eptr.shape[0] - 1
-    cnt = np.zeros(ne * k, dtype=np.int64)
+    cnt = np.zeros(ne * k, dtype=np.int32)
     for e in range(ne):
         for t in range(eptr[e], eptr[e + 1]):
             cnt[e * k + vertex_block(epin[t], n, part, side, gate_qubits)] += 1
@@ -626,10 +627,12 @@ def fm_pass_large(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt
     Returns the gain kept.
     """
     ne = eweight.shape[0]
-    ng = gate_qubits.shape[0]
-    mcount = np.zeros(ne, dtype=np.int64)
+    mcount = np.zeros(ne, dtype=np.int32)
     touched = np.empty(ne, dtype=np.int64)
-    flipped = np.empty(ng + 1, dtype=np.int64)
+    maxdeg = 0
+    for q in range(n):
+        maxdeg = max(maxdeg, qgptr[q + 1] - qgptr[q])
+    flipped = np.empty(maxdeg + 1, dtype=np.int64)
     gains = np.zeros(k, dtype=np.int64)
     order = np.zeros(max(top, 1), dtype=np.int64)
     locked = np.zeros(n, dtype=np.bool_)
@@ -657,10 +660,11 @@ def fm_pass_large(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt
         if b >= 0:
             p = part[q]
             hsize[p] = _heap_push(hkey[p], hitem[p], hsize[p], g * scale + tiebreak[q], q)
-    hcap_steps = n + 2 * ng + 1
-    hist_kind = np.empty(hcap_steps, dtype=np.int64)
-    hist_id = np.empty(hcap_steps, dtype=np.int64)
-    hist_from = np.empty(hcap_steps, dtype=np.int64)
+    # history of steps (kind 0: qubit move (id, from); 1: gate flip (id)), grown on demand:
+    # a pass makes few moves compared with the worst case of n moves and 2 * ng flips
+    hist_kind = np.empty(1024, dtype=np.int8)
+    hist_id = np.empty(1024, dtype=np.int64)
+    hist_from = np.empty(1024, dtype=np.int64)
     nsteps = 0
     cum = 0
     best_cum = 0
@@ -694,6 +698,16 @@ def fm_pass_large(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt
             hsize[src] = _heap_push(hkey[src], hitem[src], hsize[src], cur_key, q)
             continue
         a = part[q]
+        need = nsteps + 1 + (qgptr[q + 1] - qgptr[q])
+        if need > hist_id.shape[0]:
+            size = max(need, 2 * hist_id.shape[0])
+            hk = np.empty(size, dtype=np.int8)
+            hi = np.empty(size, dtype=np.int64)
+            hf = np.empty(size, dtype=np.int64)
+            hk[:nsteps] = hist_kind[:nsteps]
+            hi[:nsteps] = hist_id[:nsteps]
+            hf[:nsteps] = hist_from[:nsteps]
+            hist_kind, hist_id, hist_from = hk, hi, hf
         apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
                          load, vweight)
         hist_kind[nsteps] = 0
