@@ -262,7 +262,9 @@ def _prescan(text: str, name: str) -> None:
 def load_qasm(text: str, name: str = "<string>", include_path=None) -> Circuit:
     """Parse an OpenQASM 2 or 3 program and convert it to the IR.
 
-    QASM 2 goes through ``qiskit.qasm2.loads`` with the legacy custom instructions (``rzz``,
+    QASM 2 of the common subset is read straight into arrays by
+    :func:`araqne.qasm2_reader.read_qasm2` (same IR, much faster); any other QASM 2 goes
+    through ``qiskit.qasm2.loads`` with the legacy custom instructions (``rzz``,
     ``rxx``, ``cu``, ``cp``, ...); QASM 3 through ``qiskit.qasm3.loads`` (package
     ``qiskit_qasm3_import``).  ``include_path`` (QASM 2 only) lists directories searched for
     ``include`` files; :func:`load` passes the file's directory.

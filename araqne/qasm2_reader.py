@@ -462,9 +462,14 @@ def _scan(b, pow10, word_bytes, word_ptr, kind_np, name_bytes, name_ptr, ent_nq,
     words = [word_bytes[word_ptr[i]:word_ptr[i + 1]] for i in range(word_ptr.shape[0] - 1)]
     cap = 1024
     kind = np.empty(cap, dtype=np.int16)
-    clbit = np.empty(cap, dtype=np.int64)
-    creg_of = np.empty(cap, dtype=np.int64)
-    cval = np.empty(cap, dtype=np.int64)
+    # measurements and conditioned operations are few: kept as sparse (op index, value) lists
+    ms_at = np.empty(64, dtype=np.int64)
+    ms_bit = np.empty(64, dtype=np.int64)
+    nms = 0
+    cd_at = np.empty(64, dtype=np.int64)
+    cd_reg = np.empty(64, dtype=np.int64)
+    cd_val = np.empty(64, dtype=np.int64)
+    ncd = 0
     qargs = np.empty(2 * cap, dtype=np.int64)
     params = np.empty(cap, dtype=np.float64)
     # parameters to convert in Python: (flat index, expression start, end)
@@ -492,7 +497,8 @@ def _scan(b, pow10, word_bytes, word_ptr, kind_np, name_bytes, name_ptr, ent_nq,
     bar_r = np.empty(64, dtype=np.int64)
     bar_i = np.empty(64, dtype=np.int64)
     nregs_out = np.zeros(1, dtype=np.int64)
-    fail = (_FAIL, 0, kind[:0], qargs[:0], params[:0], clbit[:0], creg_of[:0], cval[:0],
+    fail = (_FAIL, 0, kind[:0], qargs[:0], params[:0], ms_at[:0], ms_bit[:0], cd_at[:0],
+            cd_reg[:0], cd_val[:0],
             slow[:0], reg_s[:0], reg_e[:0], reg_size[:0], reg_q[:0], nregs_out)
     # header: OPENQASM 2.0 ; include "qelib1.inc" ;
     pos = _skip(b, 0)
@@ -643,9 +649,13 @@ def _scan(b, pow10, word_bytes, word_ptr, kind_np, name_bytes, name_ptr, ent_nq,
         need = m + 64
         if need > kind.shape[0]:
             kind = _grow_i(kind, need)
-            clbit = _grow_i(clbit, need)
-            creg_of = _grow_i(creg_of, need)
-            cval = _grow_i(cval, need)
+        if ncd + 64 > cd_at.shape[0]:
+            cd_at = _grow_i(cd_at, ncd + 64)
+            cd_reg = _grow_i(cd_reg, ncd + 64)
+            cd_val = _grow_i(cd_val, ncd + 64)
+        if nms + 1 > ms_at.shape[0]:
+            ms_at = _grow_i(ms_at, nms + 1)
+            ms_bit = _grow_i(ms_bit, nms + 1)
         qargs = _grow_i(qargs, nqa + 128)
         params = _grow_f(params, npa + 256)
         if _eq(b, s, e, words[7]) or _eq(b, s, e, words[8]):  # measure / reset
@@ -673,9 +683,15 @@ def _scan(b, pow10, word_bytes, word_ptr, kind_np, name_bytes, name_ptr, ent_nq,
             if pos < 0:
                 return fail
             kind[m] = KIND_MEASURE if is_measure else KIND_RESET
-            clbit[m] = cb
-            creg_of[m] = cond_r
-            cval[m] = cond_v
+            if is_measure:
+                ms_at[nms] = m
+                ms_bit[nms] = cb
+                nms += 1
+            if cond_r >= 0:
+                cd_at[ncd] = m
+                cd_reg[ncd] = cond_r
+                cd_val[ncd] = cond_v
+                ncd += 1
             qargs[nqa] = q
             nqa += 1
             m += 1
@@ -745,9 +761,11 @@ def _scan(b, pow10, word_bytes, word_ptr, kind_np, name_bytes, name_ptr, ent_nq,
         for pc in range(piece_ptr[ent], piece_ptr[ent + 1]):
             k = piece_kind[pc]
             kind[m] = k
-            clbit[m] = -1
-            creg_of[m] = cond_r
-            cval[m] = cond_v
+            if cond_r >= 0:
+                cd_at[ncd] = m
+                cd_reg[ncd] = cond_r
+                cd_val[ncd] = cond_v
+                ncd += 1
             for j in range(2):
                 if piece_q[pc, j] >= 0:
                     qargs[nqa] = sq[piece_q[pc, j]]
@@ -769,8 +787,8 @@ def _scan(b, pow10, word_bytes, word_ptr, kind_np, name_bytes, name_ptr, ent_nq,
                     npa += 1
             m += 1
     nregs_out[0] = nreg
-    return (_OK, 0, kind[:m], qargs[:nqa], params[:npa], clbit[:m],
-            creg_of[:m], cval[:m], slow[:3 * nslow], reg_s[:nreg], reg_e[:nreg],
+    return (_OK, 0, kind[:m], qargs[:nqa], params[:npa], ms_at[:nms], ms_bit[:nms],
+            cd_at[:ncd], cd_reg[:ncd], cd_val[:ncd], slow[:3 * nslow], reg_s[:nreg], reg_e[:nreg],
             reg_size[:nreg], reg_q[:nreg], nregs_out)
 
 
@@ -881,10 +899,13 @@ def read_qasm2(text: str, name: str, include_path=None) -> Circuit | None:
         return None  # non-ASCII text (even in comments): let the full parser judge
     b = np.frombuffer(raw, dtype=np.uint8)
     table = _table(any(name in text for name in _TEMPLATED))
-    (status, _, kind, qargs, params, clbit, creg_of, cval, slow, reg_s, reg_e, reg_size,
-     reg_q, _) = _scan(b, _POW10, _WORD_BYTES, _WORD_PTR, KIND_NP, *table)
+    (status, _, kind, qargs, params, ms_at, ms_bit, cd_at, cd_reg, cd_val, slow, reg_s, reg_e,
+     reg_size, reg_q, _) = _scan(b, _POW10, _WORD_BYTES, _WORD_PTR, KIND_NP, *table)
+    del b, raw
     if status != _OK:
         return None
+    # exact-size copies: the kernel's buffers grew by doubling
+    kind, qargs, params = kind.copy(), qargs.copy(), params.copy()
     # registers: names must be valid, not reserved
     qregs, cregs, coff = [], [], []
     off_c = 0
@@ -922,10 +943,12 @@ def read_qasm2(text: str, name: str, include_path=None) -> Circuit | None:
     # conditions, numbered in order of first use
     cond = np.full(m, -1, dtype=np.int64)
     conditions: list[Condition] = []
-    at = np.flatnonzero(creg_of >= 0)
+    clbit = np.full(m, -1, dtype=np.int64)
+    clbit[ms_at] = ms_bit
+    at = cd_at
     if at.size:
         regs_size = reg_size.tolist()
-        pairs = np.stack([creg_of[at], cval[at]], axis=1)
+        pairs = np.stack([cd_reg, cd_val], axis=1)
         uniq, first, inv = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
         order = np.argsort(first, kind="stable")
         rank = np.empty_like(order)
