@@ -209,19 +209,23 @@ def _number(b, pos, pow10):
     """Decimal literal ``D+(.D+)?([eE][+-]?D+)?`` at ``pos``.
 
     Returns ``(value, end, exact)``: ``exact`` is False when the value is not certainly the
-    correctly rounded double (more than 15 significant digits, or a large exponent), and the
-    caller then converts the literal in Python.  ``end`` is -1 for a malformed literal.
+    correctly rounded double (more than 15 significant digits, or a large exponent): ``value``
+    is then an approximation (nonzero when the literal is) and the caller converts the
+    expression again in Python.  ``end`` is -1 for a malformed literal.
     """
     n = b.shape[0]
     start = pos
     m = 0
     sig = 0
+    dropped = 0  # integer digits beyond the 18 kept in m
     while pos < n and 48 <= b[pos] <= 57:
         d = b[pos] - 48
         if sig > 0 or d != 0:
             sig += 1
         if sig <= 18:
             m = m * 10 + d
+        else:
+            dropped += 1
         pos += 1
     nint = pos - start
     if nint == 0:
@@ -263,17 +267,17 @@ def _number(b, pos, pow10):
     if pos < n and ((97 <= b[pos] <= 122) or (65 <= b[pos] <= 90) or b[pos] == 95
                     or b[pos] == 46):
         return 0.0, -1, False
-    e10 = exp - frac
-    # Clinger's fast path: m and 10**|e10| exact doubles, one correctly rounded operation
-    if sig > 15 or m > 9007199254740992:
-        return 0.0, pos, False
+    e10 = exp - frac + dropped
     if m == 0:
         return 0.0, pos, True
-    if 0 <= e10 <= 22:
-        return float(m) * pow10[e10], pos, True
-    if -22 <= e10 < 0:
-        return float(m) / pow10[-e10], pos, True
-    return 0.0, pos, False
+    # Clinger's fast path: m and 10**|e10| exact doubles, one correctly rounded operation
+    if sig <= 15 and m <= 9007199254740992:
+        if 0 <= e10 <= 22:
+            return float(m) * pow10[e10], pos, True
+        if -22 <= e10 < 0:
+            return float(m) / pow10[-e10], pos, True
+    # otherwise an approximation (nonzero, as the literal is), converted again in Python
+    return float(m) * 10.0 ** e10, pos, False
 
 
 @njit(cache=True)

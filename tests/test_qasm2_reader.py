@@ -215,3 +215,14 @@ def test_local_qelib1_falls_back(tmp_path):
                                  "123456789.123456789"])
 def test_eval_expr(src):
     assert eval_expr(src) == eval(src.replace("pi", "math.pi"), {"math": math})
+
+
+@pytest.mark.parametrize("src", ["pi/1.309853709495414", "1/0.30000000000000004",
+                                 "2/123456789012345678901234.5", "(pi)/(1.23456789012345678)"])
+def test_long_literals_in_expressions_are_read(src):
+    # regression: an inexact literal stood as 0.0 in the kernel, and dividing by it declined
+    text = HEADER + f"qreg q[1];\nrz({src}) q[0];\n"
+    got = read_qasm2(text, "t")
+    assert got is not None
+    assert_same(got, qiskit_path(text))
+
