@@ -459,10 +459,15 @@ def _expect(b, pos, ch):
 
 
 @njit(cache=True)
-def _scan(b, pow10, word_bytes, word_ptr, kind_np, name_bytes, name_ptr, ent_nq, ent_np, piece_ptr, piece_kind,
+def _scan(b, pow10, word_bytes, word_ptr, kind_np, name_bytes, name_ptr, ent_nq, ent_np,
+          piece_ptr, piece_kind,
           piece_q, piece_src, piece_const):
     """Read the program; see the module doc.  Returns the status and the flat arrays."""
     n = b.shape[0]
+    # most pieces one statement expands to (c4x: over a hundred): the output grows by that
+    maxp = 1
+    for t in range(piece_ptr.shape[0] - 1):
+        maxp = max(maxp, piece_ptr[t + 1] - piece_ptr[t])
     words = [word_bytes[word_ptr[i]:word_ptr[i + 1]] for i in range(word_ptr.shape[0] - 1)]
     cap = 1024
     kind = np.empty(cap, dtype=np.int16)
@@ -649,19 +654,19 @@ def _scan(b, pow10, word_bytes, word_ptr, kind_np, name_bytes, name_ptr, ent_nq,
                     break
                 return fail
             continue
-        # an operation: grow the output for the worst case of one statement (c4x: 27 pieces)
-        need = m + 64
+        # an operation: grow the output for the worst case of one statement (maxp pieces)
+        need = m + maxp
         if need > kind.shape[0]:
             kind = _grow_i(kind, need)
-        if ncd + 64 > cd_at.shape[0]:
-            cd_at = _grow_i(cd_at, ncd + 64)
-            cd_reg = _grow_i(cd_reg, ncd + 64)
-            cd_val = _grow_i(cd_val, ncd + 64)
+        if ncd + maxp > cd_at.shape[0]:
+            cd_at = _grow_i(cd_at, ncd + maxp)
+            cd_reg = _grow_i(cd_reg, ncd + maxp)
+            cd_val = _grow_i(cd_val, ncd + maxp)
         if nms + 1 > ms_at.shape[0]:
             ms_at = _grow_i(ms_at, nms + 1)
             ms_bit = _grow_i(ms_bit, nms + 1)
-        qargs = _grow_i(qargs, nqa + 128)
-        params = _grow_f(params, npa + 256)
+        qargs = _grow_i(qargs, nqa + 2 * maxp)
+        params = _grow_f(params, npa + _MAXP * maxp)
         if _eq(b, s, e, words[7]) or _eq(b, s, e, words[8]):  # measure / reset
             is_measure = _eq(b, s, e, words[7])
             pos = _skip(b, e)

@@ -226,3 +226,14 @@ def test_long_literals_in_expressions_are_read(src):
     assert got is not None
     assert_same(got, qiskit_path(text))
 
+
+
+def test_many_large_templates_with_conditions():
+    # regression: a statement expanding to more pieces (c4x: 69) than the kernel's growth
+    # margin wrote past its buffers
+    body = "".join("if (c == 1) c4x q[0],q[1],q[2],q[3],q[4];\nc4x q[4],q[3],q[2],q[1],q[0];\n"
+                   "measure q[1] -> c[0];\n" for _ in range(20))
+    text = HEADER + "qreg q[5];\ncreg c[1];\n" + body
+    got = read_qasm2(text, "t")
+    assert got is not None and got.num_ops > 2000
+    assert_same(got, qiskit_path(text))
