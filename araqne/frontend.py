@@ -687,7 +687,9 @@ def _prescan(text: str, name: str, version: int | None = None) -> None:
 def load_qasm(text: str, name: str = "<string>", include_path=None) -> Circuit:
     """Parse an OpenQASM 2 or 3 program and convert it to the IR.
 
-    QASM 2 goes through ``qiskit.qasm2.loads`` with the legacy custom instructions (``rzz``,
+    QASM 2 of the common subset is read straight into arrays by
+    :func:`araqne.qasm2_reader.read_qasm2` (same IR, much faster); any other QASM 2 goes
+    through ``qiskit.qasm2.loads`` with the legacy custom instructions (``rzz``,
     ``rxx``, ``cu``, ``cp``, ...); QASM 3 through ``qiskit.qasm3.loads`` (package
     ``qiskit_qasm3_import``).  ``include_path`` (QASM 2 only) lists directories searched for
     ``include`` files; :func:`load` passes the file's directory.
@@ -698,6 +700,11 @@ def load_qasm(text: str, name: str = "<string>", include_path=None) -> Circuit:
         raise InputError(_fmt(name, "empty file" if name != "<string>" else "empty program"))
     version = _qasm_version(text, name)
     _prescan(text, name, version)
+    if version == 2:  # the common subset straight to arrays; anything else through Qiskit
+        from .qasm2_reader import read_qasm2
+        circ = read_qasm2(text, name, include_path)
+        if circ is not None:
+            return circ
     qc = _parse2(text, name, include_path) if version == 2 else _parse3(text, name)
     try:
         return _convert(qc, name, nobits_msg="program declares no qubits")

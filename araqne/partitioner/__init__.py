@@ -14,8 +14,9 @@ import numpy as np
 
 from ..errors import InfeasibleError
 from .cover import optimal_sides
-from .refine import cost_of_counts, fm_pass, greedy_flips, pin_counts
-from .seed import fill_seed, linear_seed, metis_seed, random_seed, repair_capacity
+from .refine import cost_of_counts, fm_pass, fm_pass_large, greedy_flips, pin_counts
+from .seed import (fill_seed, graph_cut, linear_seed, metis_seed, random_seed,
+                   repair_capacity)
 
 
 @dataclass
@@ -47,15 +48,27 @@ class Partition:
         return np.concatenate([self.part, self.part[gq]])
 
 
+LARGE_PINS = 200_000
+"""Above this many pins a hypergraph is *large*: one restart per unit of effort, no recursive
+bisection seed, of the first seeds (linear, fill, METIS) only the one cutting the least
+qubit-graph weight is refined, capacity repair moves qubits in batches, and refinement uses
+:func:`.refine.fm_pass_large`."""
+
+LARGE_MIN_PASS_GAIN = 1e-3
+"""On large hypergraphs, refinement stops after a pass that improves the cost by less than
+this fraction."""
+
+LARGE_TOP_TARGETS = 2
+"""On large hypergraphs, the targets per qubit whose gate flips are resolved (best bare
+gains first)."""
+
+
 def _gate_incidence(n: int, gate_qubits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CSR of the free gates beside each qubit (either operand)."""
+    from ..hypergraph import group_by
     g = np.arange(gate_qubits.shape[0], dtype=np.int64)
-    q = np.concatenate([gate_qubits[:, 0], gate_qubits[:, 1]])
-    gg = np.concatenate([g, g])
-    order = np.argsort(q, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(ptr, q + 1, 1)
-    return np.cumsum(ptr), gg[order]
+    q = np.concatenate([gate_qubits[:, 0], gate_qubits[:, 1]]).astype(np.int64)
+    return group_by(q, np.concatenate([g, g]), n)
 
 
 class _Refiner:
@@ -72,6 +85,7 @@ class _Refiner:
         self.qgptr, self.qglist = _gate_incidence(self.n, hg.gate_qubits)
         size = int(hg.epin.shape[0])
         self.eager = size <= 5_000
+        self.large = size > LARGE_PINS
         self.max_stall = max(50, min(self.n // 4, 400)) if self.eager else 100
 
     def counts(self, part, side):
@@ -83,12 +97,14 @@ class _Refiner:
 
     def repair(self, part, side) -> bool:
         hg = self.hg
-        cnt = self.counts(part, side)
         load = self.loads(part)
+        if np.all(load <= self.cap):
+            return True  # nothing to move (pin counts cost a pass over every pin)
+        cnt = self.counts(part, side)
         return bool(repair_capacity(self.n, self.k, part, side, hg.gate_qubits, hg.vptr,
                                     hg.vedge, self.qgptr, self.qglist, cnt, load, self.cap,
                                     hg.vweight, hg.eweight, hg.roots, self.table,
-                                    self.use_table))
+                                    self.use_table, self.large))
 
     def cost(self, part, cnt) -> int:
         """Objective of a state: km1, or the network cost when a table was given."""
@@ -116,9 +132,14 @@ class _Refiner:
         while True:
             load = self.loads(part)
             tiebreak = rng.permutation(n + 1)[:n].astype(np.int64)
-            fm_pass(n, k, part, side, hg.gate_qubits, hg.eptr, hg.epin, hg.vptr, hg.vedge,
-                    self.qgptr, self.qglist, cnt, load, self.cap, hg.vweight, hg.eweight,
-                    tiebreak, self.max_stall, self.eager, roots, tb, ut)
+            if self.large:
+                fm_pass_large(n, k, part, side, hg.gate_qubits, hg.vptr, hg.vedge, self.qgptr,
+                              self.qglist, cnt, load, self.cap, hg.vweight, hg.eweight,
+                              tiebreak, self.max_stall, LARGE_TOP_TARGETS, roots, tb, ut)
+            else:
+                fm_pass(n, k, part, side, hg.gate_qubits, hg.eptr, hg.epin, hg.vptr, hg.vedge,
+                        self.qgptr, self.qglist, cnt, load, self.cap, hg.vweight, hg.eweight,
+                        tiebreak, self.max_stall, self.eager, roots, tb, ut)
             greedy_flips(n, k, part, side, hg.gate_qubits, hg.vptr, hg.vedge, cnt, hg.eweight,
                          100, roots, tb, ut)
             self.place_gates(part, side)
@@ -126,6 +147,8 @@ class _Refiner:
             cur = self.cost(part, cnt)
             if cur >= best:
                 return min(cur, best)
+            if self.large and best - cur < LARGE_MIN_PASS_GAIN * best:
+                return cur  # a pass costs seconds here: stop when it hardly pays
             best = cur
 
 
@@ -172,7 +195,8 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     # small hypergraphs are cheap to restart: spend the same work on more tries
     boost = min(16.0, max(1.0, 3_000 / max(size, 1)))
     restarts = max(1, int(round(4 * effort * boost)))
-    if size > 200_000:
+    large = size > LARGE_PINS
+    if large:
         restarts = max(1, int(round(effort)))
     best: Partition | None = None
 
@@ -185,11 +209,21 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
         if best is None or km1 < best.km1:
             best = Partition(part.copy(), side.copy(), km1)
 
-    consider(linear_seed(n, capacities))
-    consider(fill_seed(n, capacities))
-    if k > 2 and size <= 200_000:
-        consider(bisection_seed(hg, capacities, int(rng.integers(1 << 30)), effort))
-    for r in range(restarts):
+    if large:
+        # a refinement pass costs seconds at this size: of the first seeds, refine only the
+        # one that cuts the least weight of the qubit graph (METIS's own objective)
+        graph = hg.qubit_graph()
+        seeds = [linear_seed(n, capacities), fill_seed(n, capacities),
+                 metis_seed(hg, capacities, int(rng.integers(1 << 30)), graph)]
+        cuts = [graph_cut(graph, s) for s in seeds]
+        del graph
+        consider(seeds[int(np.argmin(cuts))])
+    else:
+        consider(linear_seed(n, capacities))
+        consider(fill_seed(n, capacities))
+        if k > 2:
+            consider(bisection_seed(hg, capacities, int(rng.integers(1 << 30)), effort))
+    for r in range(1 if large else 0, restarts):
         if r % 3 == 0:
             consider(metis_seed(hg, capacities, int(rng.integers(1 << 30))))
         elif r % 3 == 1:

@@ -44,9 +44,10 @@ def vertex_block(v, n, part, side, gate_qubits):
 
 @njit(cache=True)
 def pin_counts(n, k, eptr, epin, part, side, gate_qubits):
-    """Pin count of every hyperedge on every QPU (flat ``E * k``)."""
+    """Pin count of every hyperedge on every QPU (flat ``E * k``, int32: ``E * k`` reaches
+    10**8 on the largest circuits, and no hyperedge has 2**31 pins)."""
     ne = eptr.shape[0] - 1
-    cnt = np.zeros(ne * k, dtype=np.int64)
+    cnt = np.zeros(ne * k, dtype=np.int32)
     for e in range(ne):
         for t in range(eptr[e], eptr[e + 1]):
             cnt[e * k + vertex_block(epin[t], n, part, side, gate_qubits)] += 1
@@ -544,3 +545,197 @@ def steiner_of_counts(cnt, k, root_block, eweight, table):
                 mask |= 1 << p
         total += table[root_block[e], mask] * eweight[e]
     return total
+
+
+# ----------------------------------------------------------- FM for large hypergraphs
+
+@njit(cache=True)
+def top_resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                       eweight, load, vweight, mcount, touched, gains, flipped, roots, table,
+                       use_table, excess, cap, slack, top, order):
+    """Like :func:`resolved_gains`, but the flips are counted for the ``top`` feasible targets
+    of best bare gain only; other targets get ``-2**60`` (never chosen).
+
+    On a large hypergraph a qubit has many gates and every QPU is a target: resolving every
+    target costs ``k`` trial moves per evaluation.  The bare gain already ranks targets well
+    (flips only add to it), so only the best few are resolved.
+    """
+    a = part[q]
+    qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
+                mcount, touched, gains, roots, table, use_table)
+    w = vweight[q]
+    nsel = 0
+    for p in range(k):
+        if p == a:
+            continue
+        ex = excess
+        if load[a] > cap[a]:
+            ex -= min(w, load[a] - cap[a])
+        if load[p] + w > cap[p]:
+            ex += min(w, load[p] + w - cap[p])
+        if ex > slack:
+            continue
+        # insertion into the best-first list of at most `top` targets
+        if nsel < top:
+            i = nsel
+            nsel += 1
+        elif gains[p] > gains[order[top - 1]]:
+            i = top - 1
+        else:
+            continue
+        while i > 0 and gains[order[i - 1]] < gains[p]:
+            order[i] = order[i - 1]
+            i -= 1
+        order[i] = p
+    for p in range(k):
+        keep = False
+        for i in range(nsel):
+            if order[i] == p:
+                keep = True
+        if not keep:
+            gains[p] = -(1 << 60)
+    for i in range(nsel):
+        b = order[i]
+        apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                         load, vweight)
+        extra, nf = _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
+                                   cnt, eweight, flipped, roots, table, use_table)
+        for j in range(nf - 1, -1, -1):
+            apply_flip(flipped[j], n, k, part, side, gate_qubits, vptr, vedge, cnt)
+        apply_qubit_move(q, a, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                         load, vweight)
+        gains[b] += extra
+    return nsel
+
+
+@njit(cache=True)
+def fm_pass_large(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, cap,
+                  vweight, eweight, tiebreak, max_stall, top, roots, table, use_table):
+    """One k-way FM pass for large hypergraphs, with one lazy max-heap per QPU.
+
+    The moves and the bookkeeping are those of :func:`fm_pass` (a qubit moves with its gates,
+    then the gates that gain flip; one qubit weight of transient overload; roll back to the
+    best feasible prefix), with two differences that make it affordable at millions of pins:
+
+    * gains are resolved for the ``top`` best targets only (:func:`top_resolved_gains`), and
+      stale heap entries are noticed lazily when popped (no neighbour updates);
+    * each QPU has its own heap.  While a QPU is over capacity only its qubits can move (any
+      other move would add overload), so the next move is popped from that QPU's heap.  With
+      one global heap the pass would pop, re-evaluate and drop every other qubit first: on full
+      QPUs (capacities summing to the qubit count) it ended after a single swap.
+
+    Returns the gain kept.
+    """
+    ne = eweight.shape[0]
+    mcount = np.zeros(ne, dtype=np.int32)
+    touched = np.empty(ne, dtype=np.int64)
+    maxdeg = 0
+    for q in range(n):
+        maxdeg = max(maxdeg, qgptr[q + 1] - qgptr[q])
+    flipped = np.empty(maxdeg + 1, dtype=np.int64)
+    gains = np.zeros(k, dtype=np.int64)
+    order = np.zeros(max(top, 1), dtype=np.int64)
+    locked = np.zeros(n, dtype=np.bool_)
+    slack = 0
+    for q in range(n):
+        if vweight[q] > slack:
+            slack = vweight[q]
+    members = np.zeros(k, dtype=np.int64)
+    for q in range(n):
+        members[part[q]] += 1
+    hcap = 1
+    for p in range(k):
+        if members[p] + 1 > hcap:
+            hcap = members[p] + 1
+    hkey = np.empty((k, hcap), dtype=np.int64)
+    hitem = np.empty((k, hcap), dtype=np.int64)
+    hsize = np.zeros(k, dtype=np.int64)
+    scale = n + 1
+    excess = _excess(load, cap)
+    for q in range(n):
+        top_resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                           eweight, load, vweight, mcount, touched, gains, flipped, roots,
+                           table, use_table, excess, cap, slack, top, order)
+        b, g = _best_target(q, k, part, load, cap, vweight, gains, excess, slack)
+        if b >= 0:
+            p = part[q]
+            hsize[p] = _heap_push(hkey[p], hitem[p], hsize[p], g * scale + tiebreak[q], q)
+    # history of steps (kind 0: qubit move (id, from); 1: gate flip (id)), grown on demand:
+    # a pass makes few moves compared with the worst case of n moves and 2 * ng flips
+    hist_kind = np.empty(1024, dtype=np.int8)
+    hist_id = np.empty(1024, dtype=np.int64)
+    hist_from = np.empty(1024, dtype=np.int64)
+    nsteps = 0
+    cum = 0
+    best_cum = 0
+    best_steps = 0
+    since_best = 0
+    while True:
+        # the heap to pop: an over-full QPU's, else the one whose top is best
+        src = -1
+        for p in range(k):
+            if excess > 0 and load[p] <= cap[p]:
+                continue
+            if hsize[p] > 0 and (src < 0 or hkey[p, 0] > hkey[src, 0]):
+                src = p
+        if src < 0:
+            break
+        key = hkey[src, 0]
+        q = hitem[src, 0]
+        hsize[src] = _heap_pop(hkey[src], hitem[src], hsize[src])
+        if locked[q]:
+            continue
+        # while over capacity, only moves that reduce the overload (a swap's second half)
+        sl = slack if excess == 0 else excess - 1
+        top_resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                           eweight, load, vweight, mcount, touched, gains, flipped, roots,
+                           table, use_table, excess, cap, sl, top, order)
+        b, g = _best_target(q, k, part, load, cap, vweight, gains, excess, sl)
+        if b < 0:
+            continue
+        cur_key = g * scale + tiebreak[q]
+        if cur_key < key:
+            hsize[src] = _heap_push(hkey[src], hitem[src], hsize[src], cur_key, q)
+            continue
+        a = part[q]
+        need = nsteps + 1 + (qgptr[q + 1] - qgptr[q])
+        if need > hist_id.shape[0]:
+            size = max(need, 2 * hist_id.shape[0])
+            hk = np.empty(size, dtype=np.int8)
+            hi = np.empty(size, dtype=np.int64)
+            hf = np.empty(size, dtype=np.int64)
+            hk[:nsteps] = hist_kind[:nsteps]
+            hi[:nsteps] = hist_id[:nsteps]
+            hf[:nsteps] = hist_from[:nsteps]
+            hist_kind, hist_id, hist_from = hk, hi, hf
+        apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                         load, vweight)
+        hist_kind[nsteps] = 0
+        hist_id[nsteps] = q
+        hist_from[nsteps] = a
+        nsteps += 1
+        _, nf = _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
+                               cnt, eweight, flipped, roots, table, use_table)
+        for i in range(nf):
+            hist_kind[nsteps] = 1
+            hist_id[nsteps] = flipped[i]
+            hist_from[nsteps] = 0
+            nsteps += 1
+        excess = _excess(load, cap)
+        locked[q] = True
+        cum += g
+        if excess == 0 and cum > best_cum:
+            best_cum = cum
+            best_steps = nsteps
+            since_best = 0
+        else:
+            since_best += 1
+            if since_best > max_stall:
+                break
+    for i in range(nsteps - 1, best_steps - 1, -1):
+        if hist_kind[i] == 0:
+            apply_qubit_move(hist_id[i], hist_from[i], n, k, part, side, gate_qubits, vptr,
+                             vedge, qgptr, qglist, cnt, load, vweight)
+        else:
+            apply_flip(hist_id[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
+    return best_cum

@@ -13,7 +13,15 @@ from numba import njit
 from .refine import apply_qubit_move, qubit_gains
 
 
-def metis_seed(hg, capacities: np.ndarray, seed: int) -> np.ndarray:
+def graph_cut(graph: tuple, part: np.ndarray) -> int:
+    """Weight of the edges of a CSR qubit graph (``xadj, adjncy, eweights``) that ``part``
+    cuts: what METIS minimises, a cheap stand-in for the e-bits of a seed."""
+    xadj, adjncy, ew = graph
+    src = np.repeat(np.arange(xadj.shape[0] - 1, dtype=np.int64), np.diff(xadj))
+    return int(ew[part[src] != part[adjncy]].sum()) // 2
+
+
+def metis_seed(hg, capacities: np.ndarray, seed: int, graph: tuple | None = None) -> np.ndarray:
     """k-way METIS partition of the qubit interaction graph, target weights ~ capacities.
 
     Parameters
@@ -24,6 +32,8 @@ def metis_seed(hg, capacities: np.ndarray, seed: int) -> np.ndarray:
         Capacity of each QPU.
     seed : int
         METIS random seed.
+    graph : tuple, optional
+        ``hg.qubit_graph()``, when the caller has it already.
 
     Returns
     -------
@@ -34,7 +44,7 @@ def metis_seed(hg, capacities: np.ndarray, seed: int) -> np.ndarray:
     k = int(capacities.shape[0])
     if k == 1:
         return np.zeros(n, dtype=np.int64)
-    xadj, adjncy, ew = hg.qubit_graph()
+    xadj, adjncy, ew = hg.qubit_graph() if graph is None else graph
     if adjncy.size == 0 or n <= 2 * k:  # METIS cannot split so few vertices (and says so)
         return fill_seed(n, capacities)
     total = float(capacities.sum())
@@ -74,8 +84,12 @@ def random_seed(n: int, capacities: np.ndarray, rng: np.random.Generator) -> np.
 
 @njit(cache=True)
 def repair_capacity(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, cap,
-                    vweight, eweight, roots, table, use_table):
+                    vweight, eweight, roots, table, use_table, batch=False):
     """Move qubits out of over-full QPUs, each time the move losing the least km1.
+
+    With ``batch`` (large hypergraphs), one evaluation of an over-full QPU's qubits serves
+    several moves: its best-scoring qubits move, best first, until it fits or their targets
+    fill up (each evaluation costs a pass over all the QPU's qubits and their gates).
 
     Returns False when the loads cannot fit (total weight above total capacity).
     """
@@ -83,6 +97,9 @@ def repair_capacity(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, c
     mcount = np.zeros(ne, dtype=np.int64)
     touched = np.empty(ne, dtype=np.int64)
     gains = np.zeros(k, dtype=np.int64)
+    cand_g = np.empty(n, dtype=np.int64)
+    cand_q = np.empty(n, dtype=np.int64)
+    cand_b = np.empty(n, dtype=np.int64)
     while True:
         over = -1
         for p in range(k):
@@ -94,20 +111,42 @@ def repair_capacity(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, c
         best_q = -1
         best_b = -1
         best_g = -(1 << 60)
+        nc = 0
         for q in range(n):
             if part[q] != over:
                 continue
             qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
                         eweight, mcount, touched, gains, roots, table, use_table)
+            qb = -1
+            qg = -(1 << 60)
             for p in range(k):
-                if p != over and load[p] + vweight[q] <= cap[p] and gains[p] > best_g:
-                    best_g = gains[p]
+                if p != over and load[p] + vweight[q] <= cap[p] and gains[p] > qg:
+                    qg = gains[p]
+                    qb = p
+            if qb >= 0:
+                cand_g[nc] = qg
+                cand_q[nc] = q
+                cand_b[nc] = qb
+                nc += 1
+                if qg > best_g:
+                    best_g = qg
                     best_q = q
-                    best_b = p
+                    best_b = qb
         if best_q < 0:
             return False
-        apply_qubit_move(best_q, best_b, n, k, part, side, gate_qubits, vptr, vedge, qgptr,
-                         qglist, cnt, load, vweight)
+        if not batch:
+            apply_qubit_move(best_q, best_b, n, k, part, side, gate_qubits, vptr, vedge, qgptr,
+                             qglist, cnt, load, vweight)
+            continue
+        order = np.argsort(-cand_g[:nc], kind="mergesort")
+        for i in range(nc):
+            if load[over] <= cap[over]:
+                break
+            q = cand_q[order[i]]
+            b = cand_b[order[i]]
+            if load[b] + vweight[q] <= cap[b]:
+                apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr,
+                                 qglist, cnt, load, vweight)
 
 
 def linear_seed(n: int, capacities: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
