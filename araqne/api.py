@@ -18,7 +18,7 @@ from . import __version__
 from .objective import cost as reference_cost
 from .errors import InfeasibleError, UsageError
 from .hypergraph import Hypergraph, build_hypergraph
-from .ir import Circuit
+from .ir import KIND_NQ, Circuit
 from .network import Network
 from .packets import Packets, find_windows
 from .partitioner import Partition, partition_hypergraph
@@ -240,13 +240,26 @@ class PartitionResult:
         """
         if self._emission is not None:
             return dict(sorted(self._emission.ebits_per_link.items()))
-        counts: dict[str, int] = {}
-        for home, targets in self._copies():
-            for t in targets:
-                a, b = sorted((home, t))
-                key = f"{a}-{b}"
-                counts[key] = counts.get(key, 0) + 1
-        return dict(sorted(counts.items()))
+        home, target = self._copy_pairs()
+        k = self.network.k
+        lo, hi = np.minimum(home, target), np.maximum(home, target)
+        counts = np.bincount(lo * k + hi, minlength=k * k)
+        return dict(sorted((f"{i // k}-{i % k}", int(counts[i]))
+                           for i in np.flatnonzero(counts)))
+
+    def _copy_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(home QPU, copy QPU) of every linked copy of the model, vectorised (as
+        :func:`araqne.objective.window_qpus`, which walks every operation in Python)."""
+        circ, sw = self.circuit, self.packets.slot_window
+        op_of_slot = np.repeat(np.arange(circ.num_ops, dtype=np.int64), np.diff(circ.qptr))
+        two = KIND_NQ[circ.kind][op_of_slot] == 2
+        where = np.asarray(self.gate_qpu, dtype=np.int64)[op_of_slot]
+        assignment = np.asarray(self.assignment, dtype=np.int64)
+        remote = two & (sw >= 0) & (assignment[circ.qargs] != where)
+        k = self.network.k
+        keys = np.unique(sw[remote].astype(np.int64) * k + where[remote])
+        windows, target = keys // k, keys % k
+        return assignment[self.packets.root[windows]], target
 
     def physical_bell_pairs_per_link(self) -> dict[str, int]:
         """Physical Bell pairs per QPU pair: e-bits times the codes' pairs per logical e-bit
@@ -256,15 +269,6 @@ class PartitionResult:
             a, b = map(int, key.split("-"))
             out[key] = int(count) * int(self.network.physical_bell_pairs_per_ebit(a, b))
         return out
-
-    def _copies(self):
-        """(home QPU, set of copy QPUs) per window with copies."""
-        from .objective import window_qpus
-        need = window_qpus(self.circuit, self.assignment, self.gate_qpu, self.packets)
-        roots = self.packets.root
-        for w, targets in enumerate(need):
-            if targets:
-                yield int(self.assignment[roots[w]]), targets
 
     def summary(self, timings: bool = True) -> dict[str, Any]:
         """The summary.json content.
