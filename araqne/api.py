@@ -24,7 +24,7 @@ from .packets import Packets, find_windows
 from .partitioner import Partition, partition_hypergraph
 from .partitioner.cover import km1_after, optimal_sides
 from .partitioner.multilevel import detached_search
-from .partitioner.timesliced import teleport_search
+from .partitioner.timesliced import layer_permutation, teleport_search
 
 
 @dataclass
@@ -67,6 +67,7 @@ class PartitionResult:
     timings: dict = field(default_factory=dict)
     reorder: bool = True
     moves: list = field(default_factory=list)
+    source: Circuit | None = field(default=None, repr=False)
     _emission: Any = field(default=None, repr=False)
     _timing: Any = field(default=None, repr=False)
     _routing: Any = field(default=None, repr=False)
@@ -311,7 +312,8 @@ class PartitionResult:
         return {
             "version": __version__,
             "input": _input_name(self.circuit.name),
-            "circuit_sha256": circuit_sha256(self.circuit),
+            "circuit_sha256": circuit_sha256(self.source if self.source is not None
+                                             else self.circuit),
             "num_qubits": int(self.circuit.num_qubits),
             "num_ops": int(self.circuit.num_ops),
             "num_two_qubit_gates": self.circuit.num_two_qubit(),
@@ -553,31 +555,50 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
     """Keep a plan in which qubits teleport between time slices when it emits fewer e-bits.
 
     Starting from the static result, :func:`araqne.partitioner.timesliced.teleport_search`
-    refines the time-sliced hypergraph with flat FM passes for a few slice lengths, then with
-    multilevel V-cycles for the most promising length; a plan whose model beats the static
+    refines the time-sliced hypergraph with flat FM passes for a few slice lengths and phases,
+    on the input order and on the order by layers
+    (:func:`araqne.partitioner.timesliced.layer_permutation`, an equivalent circuit: the
+    result then holds it, and ``source`` the input), then with multilevel V-cycles for the
+    most promising one; a plan whose model beats the static
     emitted count is emitted (operations in input order, every move a state teleportation)
     and the one consuming fewest Bell pairs wins.  Its ``ebits_model`` is the
     count the same programs consume with unlimited communication qubits.
     """
     best = result
     best_e = result.emit().ebits
-    # flat FM for every slice length, then V-cycles for the most promising one
-    flat = [teleport_search(circ, caps, result.assignment, result.gate_qpu,
-                            layers_per_slice=layers, cycles=0, colocate=False)
-            for layers in TELEPORT_SLICES]
-    pick = min(range(len(flat)), key=lambda i: flat[i].km1)
-    plans = [flat[pick]]
-    if flat[pick].km1 < TELEPORT_PROMISE * best_e:  # worth V-cycles
+    # the input order, and the order by layers of two-qubit gates (slices then hold whole
+    # layers whatever order the input lists its gates in)
+    orders = [(circ, packets, hg, result.gate_qpu)]
+    perm = layer_permutation(circ)
+    if not np.array_equal(perm, np.arange(circ.num_ops)):
+        from .reorder import apply_permutation
+        sorted_circ = apply_permutation(circ, perm)
+        sorted_packets = find_windows(sorted_circ)
+        orders.append((sorted_circ, sorted_packets,
+                       build_hypergraph(sorted_circ, sorted_packets), result.gate_qpu[perm]))
+    # flat FM for every order, slice length and phase; then V-cycles for the most promising
+    flat = []
+    for o, (c, _, _, gq) in enumerate(orders):
+        for layers in TELEPORT_SLICES:
+            for offset in range(layers):
+                plan = teleport_search(c, caps, result.assignment, gq, layers_per_slice=layers,
+                                       cycles=0, colocate=False, offset=offset)
+                flat.append((plan.km1, o, layers, offset, plan))
+    km1, o, layers, offset, plan = min(flat, key=lambda x: x[:4])
+    plans = [(o, plan)]
+    if km1 < TELEPORT_PROMISE * best_e:  # worth V-cycles
+        c, _, _, gq = orders[o]
         cycles = max(1, int(round(4 * effort)))
-        plans.insert(0, teleport_search(circ, caps, result.assignment, result.gate_qpu,
-                                        layers_per_slice=TELEPORT_SLICES[pick], cycles=cycles,
-                                        seed=seed))
-    for plan in plans:
+        plans.insert(0, (o, teleport_search(c, caps, result.assignment, gq,
+                                            layers_per_slice=layers, cycles=cycles, seed=seed,
+                                            offset=offset)))
+    for o, plan in plans:
         if not plan.moves or plan.km1 >= best_e:
             continue
-        cand = PartitionResult(circ, network, packets, hg, plan.assignment, plan.gate_qpu,
+        c, pk, h, _ = orders[o]
+        cand = PartitionResult(c, network, pk, h, plan.assignment, plan.gate_qpu,
                                plan.km1, seed, effort, timings, result.reorder,
-                               moves=plan.moves)
+                               moves=plan.moves, source=circ if o else None)
         try:
             em = cand.emit()
         except (InfeasibleError, ValueError):  # e.g. a cycle of moves between full QPUs
@@ -715,7 +736,8 @@ def verify(circuit, network: Network | None = None, *, qpus: int | None = None,
     result = distribute(circuit, network, qpus=qpus, capacity=capacity, seed=seed,
                         effort=effort)
     em = result.emit()
-    source = result.circuit if isinstance(circuit, (str, bytes)) or hasattr(circuit,
+    read = result.source if result.source is not None else result.circuit
+    source = read if isinstance(circuit, (str, bytes)) or hasattr(circuit,
                                                                           "__fspath__") else circuit
     return verify_program(source, em.distributed_qasm, em.layout_initial, em.layout_final,
                           samples=samples, shots=shots, seed=seed, max_qubits=max_qubits)

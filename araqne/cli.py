@@ -392,7 +392,8 @@ def _verify(ui: _UI, result, samples: int, shots: int, seed: int, max_qubits: in
     from .verification import verify_program
     em = result.emit()
     with ui.stage("verifying by simulation"):
-        return verify_program(result.circuit, em.distributed_qasm, em.layout_initial,
+        source = result.source if result.source is not None else result.circuit  # as read
+        return verify_program(source, em.distributed_qasm, em.layout_initial,
                               em.layout_final, samples=samples, shots=shots, seed=seed,
                               max_qubits=max_qubits)
 

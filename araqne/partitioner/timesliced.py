@@ -79,6 +79,37 @@ def slice_starts(circ: Circuit, layers_per_slice: int, offset: int = 0) -> np.nd
     return starts.astype(np.int64)
 
 
+def layer_permutation(circ: Circuit) -> np.ndarray:
+    """An equivalent order of the operations, layer by layer of two-qubit gates.
+
+    Every operation gets the ASAP layer of its wires (qubits, the classical bit it writes and
+    the bits its condition reads), one more for a two-qubit gate; a stable sort by layer keeps
+    the order of the operations on every wire, so it is a topological order of the circuit
+    (the same channel).  Slices of whole layers then follow the circuit's structure whatever
+    order its gates were listed in.
+    """
+    n = circ.num_qubits
+    depth = [0] * (n + circ.num_clbits)
+    nq = KIND_NQ[circ.kind].tolist()
+    qptr = circ.qptr.tolist()
+    qargs = circ.qargs.tolist()
+    clbit = circ.clbit.tolist()
+    cond = circ.cond.tolist()
+    cond_bits = [[n + int(b) for b in c.clbits] for c in circ.conditions]
+    layer = np.empty(circ.num_ops, dtype=np.int64)
+    for i in range(circ.num_ops):
+        wires = qargs[qptr[i]:qptr[i + 1]]
+        if clbit[i] >= 0:
+            wires = wires + [n + clbit[i]]
+        if cond[i] >= 0:
+            wires = wires + cond_bits[cond[i]]
+        d = max((depth[w] for w in wires), default=0) + (1 if nq[i] == 2 else 0)
+        for w in wires:
+            depth[w] = d
+        layer[i] = d
+    return np.argsort(layer, kind="stable").astype(np.int64)
+
+
 def virtual_circuit(circ: Circuit, starts: np.ndarray) -> Circuit:
     """The circuit with qubit ``q`` of slice ``t`` renamed ``t * n + q``."""
     n = circ.num_qubits
