@@ -684,11 +684,18 @@ def _prescan(text: str, name: str, version: int | None = None) -> None:
             raise InputError(_fmt(name, msg, line, col))
 
 
+FAST_READER_MIN_CHARS = 1_000_000
+"""Smallest OpenQASM 2 text (characters, about 50,000 gates) read by the fast reader; Qiskit
+parses smaller ones in well under a second."""
+
+
 def load_qasm(text: str, name: str = "<string>", include_path=None) -> Circuit:
     """Parse an OpenQASM 2 or 3 program and convert it to the IR.
 
-    QASM 2 of the common subset is read straight into arrays by
-    :func:`araqne.qasm2_reader.read_qasm2` (same IR, much faster); any other QASM 2 goes
+    QASM 2 of the common subset, from :data:`FAST_READER_MIN_CHARS` characters on, is read
+    straight into arrays by :func:`araqne.qasm2_reader.read_qasm2` (same IR, much faster; its
+    numba kernels compile once per install, about 20 s, which a small file would not repay);
+    any other QASM 2 goes
     through ``qiskit.qasm2.loads`` with the legacy custom instructions (``rzz``,
     ``rxx``, ``cu``, ``cp``, ...); QASM 3 through ``qiskit.qasm3.loads`` (package
     ``qiskit_qasm3_import``).  ``include_path`` (QASM 2 only) lists directories searched for
@@ -700,7 +707,7 @@ def load_qasm(text: str, name: str = "<string>", include_path=None) -> Circuit:
         raise InputError(_fmt(name, "empty file" if name != "<string>" else "empty program"))
     version = _qasm_version(text, name)
     _prescan(text, name, version)
-    if version == 2:  # the common subset straight to arrays; anything else through Qiskit
+    if version == 2 and len(text) >= FAST_READER_MIN_CHARS:  # the common subset to arrays
         from .qasm2_reader import read_qasm2
         circ = read_qasm2(text, name, include_path)
         if circ is not None:

@@ -192,7 +192,8 @@ def test_outside_subset(body):
     check(text, in_test=False)
 
 
-def test_load_qasm_uses_reader_and_keeps_errors(tmp_path):
+def test_load_qasm_uses_reader_and_keeps_errors(tmp_path, monkeypatch):
+    monkeypatch.setattr(frontend, "FAST_READER_MIN_CHARS", 0)  # small programs take it too
     text = HEADER + "qreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q[1] -> c[0];\n"
     circ = frontend.load_qasm(text, "x.qasm")
     assert_same(circ, qiskit_path(text, "x.qasm"))
