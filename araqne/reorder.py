@@ -512,13 +512,7 @@ def reorder_placed(circ: Circuit, packets: Packets | None, assignment, gate_qpu)
         packets = find_windows(circ)
     gate_qpu = np.asarray(gate_qpu, dtype=np.int64)
     order = reorder_permutation(circ, assignment, gate_qpu, packets)
-    new = apply_permutation(circ, order)
-    new_packets = find_windows(new)
-    slot_of = _gather_csr(circ.qptr, np.arange(circ.qargs.shape[0], dtype=np.int64), order)[1]
-    window_of = np.full(new_packets.num_windows, -1, dtype=np.int64)
-    used = new_packets.slot_window >= 0
-    window_of[new_packets.slot_window[used]] = packets.slot_window[slot_of[used]]
-    return Reordered(new, new_packets, gate_qpu[order], order, window_of)
+    return _reordered(circ, packets, gate_qpu, order)
 
 
 def reorder_with_moves(circ: Circuit, packets: Packets | None, assignment, gate_qpu,
@@ -550,6 +544,12 @@ def reorder_with_moves(circ: Circuit, packets: Packets | None, assignment, gate_
             seg = apply_permutation(circ, np.arange(s, e, dtype=np.int64))
             parts.append(s + reorder_permutation(seg, where, gate_qpu[s:e]))
     order = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return _reordered(circ, packets, gate_qpu, order)
+
+
+def _reordered(circ: Circuit, packets: Packets, gate_qpu: np.ndarray,
+               order: np.ndarray) -> Reordered:
+    """``circ`` in ``order``, with its windows renumbered and mapped back to ``packets``'."""
     new = apply_permutation(circ, order)
     new_packets = find_windows(new)
     slot_of = _gather_csr(circ.qptr, np.arange(circ.qargs.shape[0], dtype=np.int64), order)[1]

@@ -22,41 +22,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True)
-def _push(hkey, hitem, size, key, item):
-    i = size
-    hkey[i] = key
-    hitem[i] = item
-    while i > 0:
-        parent = (i - 1) >> 1
-        if hkey[parent] >= hkey[i]:
-            break
-        hkey[parent], hkey[i] = hkey[i], hkey[parent]
-        hitem[parent], hitem[i] = hitem[i], hitem[parent]
-        i = parent
-    return size + 1
-
-
-@njit(cache=True)
-def _pop(hkey, hitem, size):
-    size -= 1
-    hkey[0] = hkey[size]
-    hitem[0] = hitem[size]
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= size:
-            break
-        best = left
-        if left + 1 < size and hkey[left + 1] > hkey[left]:
-            best = left + 1
-        if hkey[best] <= hkey[i]:
-            break
-        hkey[best], hkey[i] = hkey[i], hkey[best]
-        hitem[best], hitem[i] = hitem[i], hitem[best]
-        i = best
-    return size
+from .refine import _heap_pop as _pop
+from .refine import _heap_push as _push
+from .refine import km1_of_counts
 
 
 @njit(cache=True)
@@ -73,16 +41,7 @@ def block_counts(k, eptr, epin, blocks):
 @njit(cache=True)
 def km1_of_blocks(k, eptr, epin, eweight, blocks):
     """Weighted connectivity minus one of a placement of every vertex."""
-    cnt = block_counts(k, eptr, epin, blocks)
-    total = 0
-    for e in range(eptr.shape[0] - 1):
-        lam = 0
-        for p in range(k):
-            if cnt[e * k + p] > 0:
-                lam += 1
-        if lam > 1:
-            total += eweight[e] * (lam - 1)
-    return total
+    return km1_of_counts(block_counts(k, eptr, epin, blocks), k, eweight)
 
 
 @njit(cache=True)
@@ -185,14 +144,7 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
         if vweight[v] > 0:
             heavy[nheavy] = v
             nheavy += 1
-    cur = 0
-    for e in range(ne):
-        lam = 0
-        for p in range(k):
-            if cnt[e * k + p] > 0:
-                lam += 1
-        if lam > 1:
-            cur += eweight[e] * (lam - 1)
+    cur = km1_of_counts(cnt, k, eweight)
     gains = np.zeros(k, dtype=np.int64)
     locked = np.zeros(nv, dtype=np.bool_)
     stamp = np.zeros(nv, dtype=np.int64)
