@@ -392,6 +392,41 @@ def _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, out):
 
 
 @njit(cache=True)
+def _commit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load,
+                 vweight, eweight, flipped, roots, table, use_table, hist_kind, hist_id,
+                 hist_from, nsteps):
+    """Move qubit ``q`` to ``b``, re-place the gates it touches, and log both in the history
+    (kind 0: qubit move from ``hist_from``; kind 1: gate side flip); return the step count."""
+    a = part[q]
+    apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                     load, vweight)
+    hist_kind[nsteps] = 0
+    hist_id[nsteps] = q
+    hist_from[nsteps] = a
+    nsteps += 1
+    _, nf = _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
+                           cnt, eweight, flipped, roots, table, use_table)
+    for i in range(nf):
+        hist_kind[nsteps] = 1
+        hist_id[nsteps] = flipped[i]
+        hist_from[nsteps] = 0
+        nsteps += 1
+    return nsteps
+
+
+@njit(cache=True)
+def _rollback(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, vweight,
+              hist_kind, hist_id, hist_from, nsteps, keep):
+    """Undo the logged steps after the first ``keep``, last first."""
+    for i in range(nsteps - 1, keep - 1, -1):
+        if hist_kind[i] == 0:
+            apply_qubit_move(hist_id[i], hist_from[i], n, k, part, side, gate_qubits, vptr,
+                             vedge, qgptr, qglist, cnt, load, vweight)
+        else:
+            apply_flip(hist_id[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
+
+
+@njit(cache=True)
 def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglist, cnt, load,
             cap, vweight, eweight, tiebreak, max_stall, eager, roots, table, use_table):
     """One k-way Fiduccia-Mattheyses pass over qubit moves; return the km1 gain kept.
@@ -458,20 +493,9 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
             if hsize < heap_cap:
                 hsize = _heap_push(hkey, hitem, hsize, cur_key, q)
             continue
-        a = part[q]
-        apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
-                         load, vweight)
-        hist_kind[nsteps] = 0
-        hist_id[nsteps] = q
-        hist_from[nsteps] = a
-        nsteps += 1
-        _, nf = _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
-                               cnt, eweight, flipped, roots, table, use_table)
-        for i in range(nf):
-            hist_kind[nsteps] = 1
-            hist_id[nsteps] = flipped[i]
-            hist_from[nsteps] = 0
-            nsteps += 1
+        nsteps = _commit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
+                              cnt, load, vweight, eweight, flipped, roots, table, use_table,
+                              hist_kind, hist_id, hist_from, nsteps)
         excess = _excess(load, cap)
         locked[q] = True
         cum += g
@@ -520,12 +544,8 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
                     if bu >= 0 and hsize < heap_cap:
                         hsize = _heap_push(hkey, hitem, hsize, gu * scale + tiebreak[u], u)
     # roll back to the best feasible prefix, newest step first
-    for i in range(nsteps - 1, best_steps - 1, -1):
-        if hist_kind[i] == 0:
-            apply_qubit_move(hist_id[i], hist_from[i], n, k, part, side, gate_qubits, vptr,
-                             vedge, qgptr, qglist, cnt, load, vweight)
-        else:
-            apply_flip(hist_id[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
+    _rollback(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, vweight,
+              hist_kind, hist_id, hist_from, nsteps, best_steps)
     return best_cum
 
 
@@ -697,7 +717,6 @@ def fm_pass_large(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt
         if cur_key < key:
             hsize[src] = _heap_push(hkey[src], hitem[src], hsize[src], cur_key, q)
             continue
-        a = part[q]
         need = nsteps + 1 + (qgptr[q + 1] - qgptr[q])
         if need > hist_id.shape[0]:
             size = max(need, 2 * hist_id.shape[0])
@@ -708,19 +727,9 @@ def fm_pass_large(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt
             hi[:nsteps] = hist_id[:nsteps]
             hf[:nsteps] = hist_from[:nsteps]
             hist_kind, hist_id, hist_from = hk, hi, hf
-        apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
-                         load, vweight)
-        hist_kind[nsteps] = 0
-        hist_id[nsteps] = q
-        hist_from[nsteps] = a
-        nsteps += 1
-        _, nf = _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
-                               cnt, eweight, flipped, roots, table, use_table)
-        for i in range(nf):
-            hist_kind[nsteps] = 1
-            hist_id[nsteps] = flipped[i]
-            hist_from[nsteps] = 0
-            nsteps += 1
+        nsteps = _commit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
+                              cnt, load, vweight, eweight, flipped, roots, table, use_table,
+                              hist_kind, hist_id, hist_from, nsteps)
         excess = _excess(load, cap)
         locked[q] = True
         cum += g
@@ -732,10 +741,6 @@ def fm_pass_large(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt
             since_best += 1
             if since_best > max_stall:
                 break
-    for i in range(nsteps - 1, best_steps - 1, -1):
-        if hist_kind[i] == 0:
-            apply_qubit_move(hist_id[i], hist_from[i], n, k, part, side, gate_qubits, vptr,
-                             vedge, qgptr, qglist, cnt, load, vweight)
-        else:
-            apply_flip(hist_id[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
+    _rollback(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, vweight,
+              hist_kind, hist_id, hist_from, nsteps, best_steps)
     return best_cum
