@@ -40,7 +40,6 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -68,18 +67,7 @@ CIRCUITS = {
 QUICK = ("qft(448)",)
 
 
-def git_state() -> dict:
-    """Commit of the tree measured and the tracked files modified in it."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True,
-                               check=True).stdout.split("\n")
-        return {"commit": commit, "modified": [ln[3:] for ln in dirty if ln.strip()]}
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "modified": []}
-
+from _common import git_state  # noqa: E402  (benchmarks/ is on sys.path)
 
 def timed(fn):
     gc.collect()

@@ -16,25 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 
-def write_circuit(path: Path, n: int, m: int, seed: int = 1) -> None:
-    rng = np.random.default_rng(seed)
-    kind = rng.random(m)
-    a = rng.integers(0, n, m)
-    b = (a + 1 + rng.integers(0, n - 1, m)) % n
-    ang = rng.uniform(0, 3, m)
-    lines = ['OPENQASM 2.0;', 'include "qelib1.inc";', f"qreg q[{n}];"]
-    for r, x, y, t in zip(kind, a, b, ang):
-        if r < 0.4:
-            lines.append(f"cx q[{x}],q[{y}];")
-        elif r < 0.7:
-            lines.append(f"cp({t:.6f}) q[{x}],q[{y}];")
-        else:
-            lines.append(f"rz({t:.6f}) q[{x}];")
-    path.write_text("\n".join(lines) + "\n")
-
+from bench_scale import write_circuit  # noqa: E402  (the same seeded circuit)
 
 def main() -> None:
     import qiskit.qasm2 as qasm2

@@ -29,7 +29,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,18 +49,7 @@ DISTANCES = (3, 5, 7)
 CIRCUITS = {"qft": suite.qft, "ghz": suite.ghz}
 
 
-def git_state() -> dict:
-    """Commit of the tree measured and the tracked files modified in it."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True,
-                               check=True).stdout.split("\n")
-        return {"commit": commit, "modified": [ln[3:] for ln in dirty if ln.strip()]}
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "modified": []}
-
+from _common import git_state  # noqa: E402  (benchmarks/ is on sys.path)
 
 def cluster(d: int, logical: int, rate: float | None, fidelity: float, memory: float) -> Network:
     block = 2 * d * d - 1

@@ -60,18 +60,7 @@ CIRCUITS = [
 QUICK = ["qft_32", "qaoa_gnp_32 (p=2)", "cp_fraction_32"]
 
 
-def git_state() -> dict:
-    import subprocess
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True,
-                               check=True).stdout.split("\n")
-        return {"commit": commit, "modified": [d[3:] for d in dirty if d.strip()]}
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "modified": None}
-
+from _common import git_state  # noqa: E402  (benchmarks/ is on sys.path)
 
 def build(spec):
     from araqne import suite

@@ -59,19 +59,7 @@ except ImportError:  # running from a checkout without an install
     sys.path.insert(0, str(ROOT))
 
 
-def git_state() -> dict:
-    """Commit of the tree measured and the files modified in it (for the results files)."""
-    import subprocess
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True,
-                               check=True).stdout.split("\n")
-        return {"commit": commit, "modified": [d[3:] for d in dirty if d.strip()]}
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "modified": None}
-
+from _common import git_state  # noqa: E402  (benchmarks/ is on sys.path)
 
 # --------------------------------------------------------------------------------------------
 # The integer program
