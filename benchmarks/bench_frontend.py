@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_scale import write_circuit  # the same seeded circuit
 
-
-from bench_scale import write_circuit  # noqa: E402  (the same seeded circuit)
 
 def main() -> None:
     import qiskit.qasm2 as qasm2
