@@ -25,6 +25,7 @@ from .partitioner import Partition, partition_hypergraph
 from .partitioner.cover import km1_after, optimal_sides
 from .partitioner.multilevel import detached_search
 from .partitioner.timesliced import layer_permutation, teleport_search
+from .simplify import simplify as simplify_circuit
 
 
 @dataclass
@@ -53,6 +54,18 @@ class PartitionResult:
         The effort used.
     timings : dict
         Seconds spent per stage.
+    moves : list of (int, int, int, int)
+        State teleportations ``(op_index, qubit, from_qpu, to_qpu)`` of ``circuit``.
+    source : Circuit or None
+        The input as read, when ``circuit`` is an equivalent rewrite of it (simplified by
+        :func:`araqne.simplify.simplify` or reordered for teleportation); verification and
+        ``circuit_sha256`` use it.
+    origin : ndarray of int64 or None
+        ``origin[i]``: index in ``source`` of operation ``i`` of ``circuit`` (None: the same
+        numbering).  The schedule's served gates and the summary's moves use the input's
+        numbering.
+    simplified : dict
+        What :func:`araqne.simplify.simplify` changed (empty when nothing, or when off).
     """
 
     circuit: Circuit
@@ -68,6 +81,8 @@ class PartitionResult:
     reorder: bool = True
     moves: list = field(default_factory=list)
     source: Circuit | None = field(default=None, repr=False)
+    origin: np.ndarray | None = field(default=None, repr=False)
+    simplified: dict = field(default_factory=dict)
     _emission: Any = field(default=None, repr=False)
     _timing: Any = field(default=None, repr=False)
     _routing: Any = field(default=None, repr=False)
@@ -110,6 +125,8 @@ class PartitionResult:
             else:
                 self._emission = emit(self.circuit, self.packets, self.assignment,
                                       self.gate_qpu, self.network)
+            if self.origin is not None:
+                _serves_to_input(self._emission, self.origin)
             self.timings["backend"] = time.perf_counter() - t0
         return self._emission
 
@@ -293,8 +310,8 @@ class PartitionResult:
         out["emitted"] = em is not None
         if self.moves:
             names = [q.name for q in self.network.qpus]
-            out["moves"] = [{"before_op": int(op), "qubit": int(q), "from": names[a],
-                             "to": names[b]} for op, q, a, b in self.moves]
+            out["moves"] = [{"before_op": self._input_op(op), "qubit": int(q),
+                             "from": names[a], "to": names[b]} for op, q, a, b in self.moves]
         if self._routing is not None:
             out["routing"] = self._routing.to_dict()
         if em is not None:
@@ -308,15 +325,23 @@ class PartitionResult:
             out["timings"] = {k: round(float(v), 6) for k, v in self.timings.items()}
         return out
 
+    def _input_op(self, op: int) -> int:
+        """Index in the input of operation ``op`` of :attr:`circuit` (``num_ops``: the end)."""
+        if self.origin is None:
+            return int(op)
+        if op >= self.circuit.num_ops:
+            return int(self.source.num_ops if self.source is not None else op)
+        return int(self.origin[op])
+
     def _summary_partition(self) -> dict[str, Any]:
-        return {
+        read = self.source if self.source is not None else self.circuit
+        out = {
             "version": __version__,
             "input": _input_name(self.circuit.name),
-            "circuit_sha256": circuit_sha256(self.source if self.source is not None
-                                             else self.circuit),
-            "num_qubits": int(self.circuit.num_qubits),
-            "num_ops": int(self.circuit.num_ops),
-            "num_two_qubit_gates": self.circuit.num_two_qubit(),
+            "circuit_sha256": circuit_sha256(read),
+            "num_qubits": int(read.num_qubits),
+            "num_ops": int(read.num_ops),
+            "num_two_qubit_gates": read.num_two_qubit(),
             "ebits": int(self.ebits),
             "ebits_per_link": self.ebits_per_link(),
             "physical_bell_pairs": sum(self.physical_bell_pairs_per_link().values()),
@@ -335,6 +360,9 @@ class PartitionResult:
             "seed": int(self.seed),
             "effort": float(self.effort),
         }
+        if self.simplified:
+            out["simplified"] = dict(self.simplified)
+        return out
 
 
 def _input_name(name: str) -> str:
@@ -422,7 +450,8 @@ def _as_circuit(circuit) -> Circuit:
 def partition(circuit, network: Network | None = None, *, qpus: int | None = None,
               capacity: int | None = None, seed: int = 0, effort: float = 1.0,
               comm_aware: bool = True, reorder: bool = True,
-              detach: bool = True, teleport: bool = True) -> PartitionResult:
+              detach: bool = True, teleport: bool = True,
+              simplify: bool = True) -> PartitionResult:
     """Partition a circuit over a cluster with the fewest e-bits found.
 
     Parameters
@@ -458,6 +487,10 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         kept when its emitted programs consume fewer Bell pairs (circuits up to
         ``TELEPORT_MAX_OPS`` operations, on clusters with at least one free data qubit: a
         move needs somewhere to land).
+    simplify : bool
+        First cancel adjacent inverse gates and rewrite H-CZ-H as CX
+        (:func:`araqne.simplify.simplify`): an exact rewrite that removes window-closing
+        gates.  The result's ``source`` is then the input, against which it is verified.
 
     Returns
     -------
@@ -487,6 +520,15 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
             f"{circ.name}: {circ.num_qubits} qubits do not fit in {k} QPUs holding "
             f"{int(caps.sum())} data qubits in all; add QPUs or raise --capacity")
     network.distances()  # refuses a disconnected network
+
+    source, origin, simplified = None, None, {}
+    if simplify:
+        t0 = time.perf_counter()
+        simple = simplify_circuit(circ)
+        if simple.changed:
+            source, origin, circ = circ, simple.origin, simple.circuit
+            simplified = {"ops_removed": simple.removed, "cx_from_h_cz_h": simple.recognised}
+        timings["simplify"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     packets = find_windows(circ)
@@ -534,7 +576,32 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         t0 = time.perf_counter()
         result = _teleport(result, circ, network, packets, hg, caps, seed, effort, timings)
         timings["teleport"] = time.perf_counter() - t0
+    if source is not None:
+        _as_rewrite_of(result, source, origin, simplified)
     return result
+
+
+def _as_rewrite_of(result: PartitionResult, source: Circuit, origin: np.ndarray,
+                   simplified: dict) -> None:
+    """Make ``result`` (of a rewrite of ``source`` whose operation ``i`` is ``source``'s
+    ``origin[i]``) name the input: its source, numbering and what the rewrite did."""
+    if result._emission is not None:  # served gates in the rewrite's numbering until now
+        _serves_to_input(result._emission, origin)
+    result.origin = origin if result.origin is None else origin[result.origin]
+    result.source = source
+    result.simplified = simplified
+
+
+def _serves_to_input(emission, origin: np.ndarray) -> None:
+    """Rename, in place, the operations the schedule of ``emission`` says each Bell pair
+    serves: operation ``i`` becomes ``origin[i]``."""
+    data = getattr(emission, "schedule_data", None)
+    if getattr(emission, "_schedule", None) is None and data is not None:
+        data.pairs.relabel(origin, None)
+        return
+    for pair in emission.schedule.get("pairs", ()):
+        if pair.get("serves"):
+            pair["serves"] = sorted(int(origin[i]) for i in pair["serves"])
 
 
 TELEPORT_MAX_OPS = 300_000
@@ -598,7 +665,8 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
         c, pk, h, _ = orders[o]
         cand = PartitionResult(c, network, pk, h, plan.assignment, plan.gate_qpu,
                                plan.km1, seed, effort, timings, result.reorder,
-                               moves=plan.moves, source=circ if o else None)
+                               moves=plan.moves, source=circ if o else None,
+                               origin=perm if o else None)
         try:
             em = cand.emit()
         except (InfeasibleError, ValueError):  # e.g. a cycle of moves between full QPUs
@@ -696,7 +764,8 @@ def gate_placement(circ: Circuit, hg: Hypergraph, assignment: np.ndarray,
 def distribute(circuit, network: Network | None = None, *, qpus: int | None = None,
                capacity: int | None = None, seed: int = 0, effort: float = 1.0,
                reorder: bool = True, comm_aware: bool = True,
-               detach: bool = True, teleport: bool = True) -> PartitionResult:
+               detach: bool = True, teleport: bool = True,
+               simplify: bool = True) -> PartitionResult:
     """Partition a circuit and emit the programs of every QPU.
 
     Same parameters as :func:`partition`; the result's :meth:`~PartitionResult.emit` is done,
@@ -704,7 +773,7 @@ def distribute(circuit, network: Network | None = None, *, qpus: int | None = No
     """
     result = partition(circuit, network, qpus=qpus, capacity=capacity, seed=seed, effort=effort,
                        reorder=reorder, comm_aware=comm_aware, detach=detach,
-                       teleport=teleport)
+                       teleport=teleport, simplify=simplify)
     result.emit()
     return result
 

@@ -234,6 +234,9 @@ def _cluster_options(func):
         click.option("--no-teleport", "no_teleport", is_flag=True,
                      help="Keep every qubit on one QPU for the whole circuit (no state "
                           "teleportation between time slices)."),
+        click.option("--no-simplify", "no_simplify", is_flag=True,
+                     help="Partition the circuit exactly as written (no cancellation of adjacent "
+                          "inverse gates, no H-CZ-H read as CX)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -524,7 +527,8 @@ def main() -> None:
                    "write byte-identical files.")
 @_common_options
 def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, network_file, seed,
-              effort, no_reorder, no_comm_aware, no_detach, no_teleport, out, force, do_verify,
+              effort, no_reorder, no_comm_aware, no_detach, no_teleport, no_simplify, out, force,
+              do_verify,
               do_route, no_timings, as_json, quiet, debug):
     """Partition CIRCUIT (OpenQASM 2 or 3) over a cluster of QPUs.
 
@@ -534,7 +538,8 @@ def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, ne
     """
     cluster = _Cluster(qpus, capacity, comm_qubits, topology, code, distance, network_file)
     strategy = {"reorder": not no_reorder, "comm_aware": not no_comm_aware,
-                "detach": not no_detach, "teleport": not no_teleport}
+                "detach": not no_detach, "teleport": not no_teleport,
+                "simplify": not no_simplify}
     _guarded(_partition)(circuit, cluster, seed, effort, out, force, do_verify, as_json,
                          strategy=strategy, quiet=quiet, debug=debug, do_route=do_route,
                          timings=not no_timings)
@@ -614,7 +619,8 @@ def _partition_inner(circuit, cluster, seed, effort, out, force, do_verify, as_j
               show_default=True, help="Refuse a distributed program with more qubits.")
 @_common_options
 def verify(circuit, qpus, capacity, comm_qubits, topology, code, distance, network_file, seed,
-           effort, no_reorder, no_comm_aware, no_detach, no_teleport, samples, shots, max_qubits,
+           effort, no_reorder, no_comm_aware, no_detach, no_teleport, no_simplify, samples, shots,
+           max_qubits,
            as_json, quiet, debug):
     """Distribute CIRCUIT and check the distributed program against it by simulation.
 
@@ -622,7 +628,8 @@ def verify(circuit, qpus, capacity, comm_qubits, topology, code, distance, netwo
     """
     cluster = _Cluster(qpus, capacity, comm_qubits, topology, code, distance, network_file)
     strategy = {"reorder": not no_reorder, "comm_aware": not no_comm_aware,
-                "detach": not no_detach, "teleport": not no_teleport}
+                "detach": not no_detach, "teleport": not no_teleport,
+                "simplify": not no_simplify}
     _guarded(_verify_command)(circuit, cluster, seed, effort, samples, shots, max_qubits,
                               as_json, strategy=strategy, quiet=quiet, debug=debug)
 

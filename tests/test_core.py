@@ -199,7 +199,8 @@ def test_model_ebits_per_link_match_the_reference_copies(seed, n, m, k):
     k = min(k, n)
     r = partition(circ, qpus=k, seed=seed, comm_aware=False, teleport=False)
     want: dict[str, int] = {}
-    for w, targets in enumerate(window_qpus(circ, r.assignment, r.gate_qpu, r.packets)):
+    # r.circuit: the circuit partitioned (the input once simplified)
+    for w, targets in enumerate(window_qpus(r.circuit, r.assignment, r.gate_qpu, r.packets)):
         home = int(r.assignment[r.packets.root[w]])
         for t in targets:
             key = f"{min(home, t)}-{max(home, t)}"

@@ -176,9 +176,10 @@ class PairTable:
         np.cumsum(np.bincount(pid, minlength=n), out=ptr[1:])
         return ptr, ops[order]
 
-    def relabel(self, order: np.ndarray, window_of: np.ndarray) -> None:
-        """Rename operations (``order[i]``) and windows (``window_of[w]``) to another numbering
-        and sort each pair's served operations; no pair is added afterwards."""
+    def relabel(self, order: np.ndarray, window_of: np.ndarray | None) -> None:
+        """Rename operations (``order[i]``) and windows (``window_of[w]``; None keeps them) to
+        another numbering and sort each pair's served operations; no pair is added
+        afterwards."""
         ptr, ops = self.serves_csr()
         ops = np.asarray(order, dtype=np.int64)[ops]
         owner = np.repeat(np.arange(len(self.qa), dtype=np.int64), np.diff(ptr))
@@ -189,7 +190,7 @@ class PairTable:
         w = np.frombuffer(self.window, dtype=np.int64) if len(self.window) else \
             np.zeros(0, dtype=np.int64)
         has = w != NONE
-        if has.any():
+        if window_of is not None and has.any():
             new = w.copy()
             new[has] = np.asarray(window_of, dtype=np.int64)[w[has]]
             self.window = array("q", new.tobytes())
