@@ -194,7 +194,7 @@ def _recognise(n, cls, qptr, qargs, alive, to_cx):
 
 
 def simplify(circ: Circuit) -> Simplified:
-    """Rewrite H-CZ-H as CX and cancel adjacent inverse gates, until nothing changes.
+    """Cancel adjacent inverse gates and rewrite H-CZ-H as CX, until nothing changes.
 
     Parameters
     ----------
@@ -217,10 +217,10 @@ def simplify(circ: Circuit) -> Simplified:
             break
         alive = np.ones(cur.num_ops, dtype=np.bool_)
         to_cx = np.full(cur.num_ops, -1, dtype=np.int64)
-        r = _recognise(n, cls, cur.qptr, cur.qargs, alive, to_cx)
-        if r:  # a new CX: its operand order is not the CZ's yet; left alone until rebuilt
-            cls[to_cx >= 0] = _NONE
+        # cancel first: in h h cz h h the pairs go and the cz stays one (a z-window may run
+        # through it), where h (cx) h would close the windows on both sides
         removed = _cancel(n, cls, cur.qptr, cur.qargs, alive, _INVERSE, _SYMMETRIC)
+        r = _recognise(n, cls, cur.qptr, cur.qargs, alive, to_cx)
         if removed == 0 and r == 0:
             break
         keep = np.flatnonzero(alive)
