@@ -298,3 +298,258 @@ def detach(hg, part: np.ndarray, side: np.ndarray, capacities: np.ndarray,
     if after < before:
         return trial, after
     return blocks, before
+
+
+# ------------------------------------------------------------------ flows over free gates
+
+_INF = 1 << 50
+
+
+@njit(cache=True)
+def _max_flow(nn, s, t, aptr, ahead, acap, arev):
+    """Dinic's maximum flow on a CSR residual graph (``acap`` updated in place); returns the
+    flow value, stopping once it reaches ``_INF``."""
+    level = np.empty(nn, dtype=np.int64)
+    queue = np.empty(nn, dtype=np.int64)
+    it = np.empty(nn, dtype=np.int64)
+    stack = np.empty(nn, dtype=np.int64)  # arcs on the current path
+    flow = 0
+    while True:
+        level[:] = -1
+        level[s] = 0
+        qh, qt = 0, 1
+        queue[0] = s
+        while qh < qt:
+            u = queue[qh]
+            qh += 1
+            for i in range(aptr[u], aptr[u + 1]):
+                if acap[i] > 0 and level[ahead[i]] < 0:
+                    level[ahead[i]] = level[u] + 1
+                    queue[qt] = ahead[i]
+                    qt += 1
+        if level[t] < 0:
+            return flow
+        for u in range(nn):
+            it[u] = aptr[u]
+        depth = 0
+        u = s
+        while True:
+            if u == t:
+                f = _INF
+                for d in range(depth):
+                    if acap[stack[d]] < f:
+                        f = acap[stack[d]]
+                for d in range(depth):
+                    acap[stack[d]] -= f
+                    acap[arev[stack[d]]] += f
+                flow += f
+                if flow >= _INF:
+                    return flow
+                depth = 0
+                u = s
+                continue
+            advanced = False
+            while it[u] < aptr[u + 1]:
+                i = it[u]
+                v = ahead[i]
+                if acap[i] > 0 and level[v] == level[u] + 1:
+                    stack[depth] = i
+                    depth += 1
+                    u = v
+                    advanced = True
+                    break
+                it[u] += 1
+            if not advanced:
+                if u == s:
+                    break
+                level[u] = -1  # dead end: no path to t through u in this phase
+                depth -= 1
+                i = stack[depth]
+                u = ahead[arev[i]]
+                it[u] += 1
+
+
+@njit(cache=True)
+def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, gate_id,
+               edge_id, gates, edges):
+    """Optimal placement of the free (weight 0) vertices of blocks ``a`` and ``b`` between
+    these two blocks, every other vertex fixed: a minimum s-t cut; applied when it gains.
+
+    With the weighted vertices of ``a`` merged into the source and those of ``b`` into the
+    sink, a hyperedge with pins in ``a`` or ``b`` costs ``w_e`` more in km1 exactly when it has
+    pins in both, so the pair's share of km1 is a hypergraph cut (Lawler's network: a node pair
+    per hyperedge joined by an arc of capacity ``w_e``).  Returns the km1 gain.
+    """
+    nv = blocks.shape[0]
+    ng = 0
+    for v in range(nv):
+        if vweight[v] == 0 and (blocks[v] == a or blocks[v] == b):
+            gate_id[v] = ng
+            gates[ng] = v
+            ng += 1
+    if ng == 0:
+        return 0
+    ne = 0
+    old = 0
+    forced = 0
+    for i in range(ng):
+        v = gates[i]
+        for j in range(vptr[v], vptr[v + 1]):
+            e = vedge[j]
+            if edge_id[e] < 0:
+                edge_id[e] = ne
+                edges[ne] = e
+                ne += 1
+                if cnt[e * k + a] > 0 and cnt[e * k + b] > 0:
+                    old += eweight[e]
+    # per edge: fixed pins on the source (a) / sink (b) side
+    src = np.zeros(ne, dtype=np.bool_)
+    snk = np.zeros(ne, dtype=np.bool_)
+    nfree = np.zeros(ne, dtype=np.int64)
+    for i in range(ne):
+        e = edges[i]
+        for j in range(eptr[e], eptr[e + 1]):
+            u = epin[j]
+            if blocks[u] == a:
+                if vweight[u] > 0:
+                    src[i] = True
+                else:
+                    nfree[i] += 1
+            elif blocks[u] == b:
+                if vweight[u] > 0:
+                    snk[i] = True
+                else:
+                    nfree[i] += 1
+        if src[i] and snk[i]:
+            forced += eweight[e]
+    # nodes: 0 source, 1 sink, 2 .. 2+ng free vertices, then (in, out) per edge
+    nn = 2 + ng + 2 * ne
+    deg = np.zeros(nn + 1, dtype=np.int64)
+    for i in range(ne):
+        if src[i] and snk[i]:
+            continue
+        ein = 2 + ng + 2 * i
+        deg[ein + 1] += 2 + nfree[i] + (1 if src[i] else 0)
+        deg[ein + 2] += 2 + nfree[i] + (1 if snk[i] else 0)
+        if src[i]:
+            deg[1] += 1
+        if snk[i]:
+            deg[2] += 1
+    for i in range(ng):
+        v = gates[i]
+        for j in range(vptr[v], vptr[v + 1]):
+            ie = edge_id[vedge[j]]
+            if not (src[ie] and snk[ie]):
+                deg[2 + i + 1] += 2
+    for u in range(nn):
+        deg[u + 1] += deg[u]
+    na = deg[nn]
+    ahead = np.empty(na, dtype=np.int64)
+    acap = np.zeros(na, dtype=np.int64)
+    arev = np.empty(na, dtype=np.int64)
+    fill = deg[:nn].copy()
+    for i in range(ne):
+        if src[i] and snk[i]:
+            continue
+        e = edges[i]
+        ein = 2 + ng + 2 * i
+        eout = ein + 1
+        # ein -> eout, capacity w_e
+        x = fill[ein]
+        fill[ein] += 1
+        y = fill[eout]
+        fill[eout] += 1
+        ahead[x], acap[x], arev[x] = eout, eweight[e], y
+        ahead[y], acap[y], arev[y] = ein, 0, x
+        if src[i]:
+            x = fill[0]
+            fill[0] += 1
+            y = fill[ein]
+            fill[ein] += 1
+            ahead[x], acap[x], arev[x] = ein, _INF, y
+            ahead[y], acap[y], arev[y] = 0, 0, x
+        if snk[i]:
+            x = fill[eout]
+            fill[eout] += 1
+            y = fill[1]
+            fill[1] += 1
+            ahead[x], acap[x], arev[x] = 1, _INF, y
+            ahead[y], acap[y], arev[y] = eout, 0, x
+        for j in range(eptr[e], eptr[e + 1]):
+            u = epin[j]
+            if vweight[u] > 0 or (blocks[u] != a and blocks[u] != b):
+                continue
+            gnode = 2 + gate_id[u]
+            x = fill[gnode]
+            fill[gnode] += 1
+            y = fill[ein]
+            fill[ein] += 1
+            ahead[x], acap[x], arev[x] = ein, _INF, y
+            ahead[y], acap[y], arev[y] = gnode, 0, x
+            x = fill[eout]
+            fill[eout] += 1
+            y = fill[gnode]
+            fill[gnode] += 1
+            ahead[x], acap[x], arev[x] = gnode, _INF, y
+            ahead[y], acap[y], arev[y] = eout, 0, x
+    cut = _max_flow(nn, 0, 1, deg, ahead, acap, arev)
+    gain = 0
+    if cut + forced < old:
+        gain = old - cut - forced
+        # the source side: nodes reachable from the source in the residual graph
+        seen = np.zeros(nn, dtype=np.bool_)
+        queue = np.empty(nn, dtype=np.int64)
+        seen[0] = True
+        queue[0] = 0
+        qh, qt = 0, 1
+        while qh < qt:
+            u = queue[qh]
+            qh += 1
+            for x in range(deg[u], deg[u + 1]):
+                if acap[x] > 0 and not seen[ahead[x]]:
+                    seen[ahead[x]] = True
+                    queue[qt] = ahead[x]
+                    qt += 1
+        for i in range(ng):
+            v = gates[i]
+            s = blocks[v]
+            t = a if seen[2 + i] else b
+            if s != t:
+                blocks[v] = t
+                for j in range(vptr[v], vptr[v + 1]):
+                    e = vedge[j]
+                    cnt[e * k + s] -= 1
+                    cnt[e * k + t] += 1
+    for i in range(ng):
+        gate_id[gates[i]] = -1
+    for i in range(ne):
+        edge_id[edges[i]] = -1
+    return gain
+
+
+@njit(cache=True)
+def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds):
+    """Re-place the free (weight 0) vertices by minimum cuts over every pair of blocks (the
+    weighted vertices stay), rounds until none gains; return the km1.
+
+    A free gate may run on any QPU, so gates need no balance: for a pair of blocks, their
+    best split is an exact minimum cut (:func:`_pair_flow`).  The cut moves whole groups of
+    gates at once, which single-vertex FM cannot when every intermediate move costs e-bits
+    (QFT: moving a block of gates to a third QPU that both of their windows already reach).
+    """
+    nv = blocks.shape[0]
+    ne = eptr.shape[0] - 1
+    cnt = block_counts(k, eptr, epin, blocks)
+    gate_id = np.full(nv, -1, dtype=np.int64)
+    edge_id = np.full(ne, -1, dtype=np.int64)
+    gates = np.empty(nv, dtype=np.int64)
+    edges = np.empty(ne, dtype=np.int64)
+    for _ in range(max_rounds):
+        gained = 0
+        for a in range(k):
+            for b in range(a + 1, k):
+                gained += _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks,
+                                     cnt, gate_id, edge_id, gates, edges)
+        if gained == 0:
+            break
+    return km1_of_counts(cnt, k, eweight)
