@@ -553,3 +553,41 @@ def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds
         if gained == 0:
             break
     return km1_of_counts(cnt, k, eweight)
+
+
+@njit(cache=True)
+def home_gates(k, n, vptr, vedge, eweight, eptr, epin, gate_qubits, blocks):
+    """Move every free gate that sits on a QPU holding neither of its qubits beside one of
+    them wherever that costs no km1 (best side first); return the number moved.
+
+    Among placements of equal km1 a gate beside one of its qubits is the better one: a gate
+    on a third QPU holds linked copies of both operands there at once, so communication
+    qubits run short first (the emitted count may then exceed the model).  The flows of
+    :func:`flow_refine` pick an arbitrary minimum cut, which may detach gates for nothing.
+    """
+    cnt = block_counts(k, eptr, epin, blocks)
+    gains = np.zeros(k, dtype=np.int64)
+    moved = 0
+    for _ in range(4):
+        changed = 0
+        for g in range(gate_qubits.shape[0]):
+            v = n + g
+            x = blocks[gate_qubits[g, 0]]
+            y = blocks[gate_qubits[g, 1]]
+            s = blocks[v]
+            if s == x or s == y:
+                continue
+            _gains(v, k, blocks, vptr, vedge, cnt, eweight, gains)
+            t = x if gains[x] >= gains[y] else y
+            if gains[t] < 0:
+                continue
+            blocks[v] = t
+            for i in range(vptr[v], vptr[v + 1]):
+                e = vedge[i]
+                cnt[e * k + s] -= 1
+                cnt[e * k + t] += 1
+            changed += 1
+        moved += changed
+        if changed == 0:
+            break
+    return moved

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .detach import detach_refine, flow_refine, km1_of_blocks
+from .detach import detach_refine, flow_refine, home_gates, km1_of_blocks
 
 
 @njit(cache=True)
@@ -253,7 +253,7 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
             rng: np.random.Generator, passes: int = 6, coarsest: int = 0,
             max_edge: int = 4096, fresh: bool = False, tries: int = 8,
             vgroup: np.ndarray | None = None, ngroups: int = 1,
-            scheme: str = "pair") -> int:
+            scheme: str = "pair", flows: bool = False) -> int:
     """One V-cycle on ``blocks`` (improved in place); returns the final km1.
 
     With ``fresh`` the coarsening ignores ``blocks`` (any two vertices may match) and the
@@ -282,6 +282,9 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
         slice in :mod:`araqne.partitioner.timesliced`).
     scheme : str
         Coarsening scheme, one of :data:`SCHEMES`.
+    flows : bool
+        Also place the free vertices of every level by minimum cuts
+        (:func:`.detach.flow_refine`) after FM.
     """
     k = int(caps.shape[0])
     if vgroup is None:
@@ -329,29 +332,29 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
                 init = initial_blocks(vw, caps, rng)
             if init is None:
                 continue
-            c = _refine_level(k, cur, caps, init, passes, ngroups)
+            c = _refine_level(k, cur, caps, init, passes, ngroups, flows)
             if best_init is None or c < best_cost:
                 best_cost, best_init = c, init
         if best_init is None:
             return -1
         cur_blocks[:] = best_init
-    cost = _refine_level(k, cur, caps, cur_blocks, passes, ngroups)
+    cost = _refine_level(k, cur, caps, cur_blocks, passes, ngroups, flows)
     for fine, fine_blocks, cluster in reversed(levels):
         fine_blocks[:] = cur_blocks[cluster]
-        cost = _refine_level(k, fine, caps, fine_blocks, passes, ngroups)
+        cost = _refine_level(k, fine, caps, fine_blocks, passes, ngroups, flows)
         cur_blocks = fine_blocks
     return int(cost)
 
 
 def _refine_level(k: int, level: tuple, caps: np.ndarray, blocks: np.ndarray, passes: int,
-                  ngroups: int) -> int:
+                  ngroups: int, flows: bool) -> int:
     """Refine one level's placement in place: k-way FM (:func:`.detach.detach_refine`), then
-    minimum cuts over the free vertices of every pair of blocks (:func:`.detach.flow_refine`),
-    then FM again when the cuts gained; return the km1."""
+    (with ``flows``) minimum cuts over the free vertices of every pair of blocks
+    (:func:`.detach.flow_refine`) and FM again when the cuts gained; return the km1."""
     vw, ep, pn, ew, vp, ve, vg = level
     stall = max(100, vw.shape[0] // 10)
     cost = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, blocks, passes, stall, vg, ngroups)
-    if vw.min(initial=1) > 0:
+    if not flows or vw.min(initial=1) > 0:
         return cost  # no free vertices: nothing for the cuts to move
     after = flow_refine(k, ep, pn, vp, ve, ew, vw, blocks, 4)
     if after < cost:
@@ -484,9 +487,11 @@ def initial_blocks(vweight: np.ndarray, caps: np.ndarray, rng: np.random.Generat
 
 
 def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 4,
-                         schemes: tuple = SCHEMES) -> tuple[np.ndarray | None, int]:
+                         schemes: tuple = ("pair",), flows: bool = False,
+                         ) -> tuple[np.ndarray | None, int]:
     """Best of ``runs`` multilevel partitions from scratch (free gates on any QPU), the
-    coarsening schemes taken in turn.
+    coarsening ``schemes`` (:data:`SCHEMES`) taken in turn, with minimum-cut placement of the
+    free gates at every level when ``flows`` (see :func:`v_cycle`).
 
     Returns the QPU of every vertex and its km1, or ``(None, -1)`` when no run found a
     balanced placement (capacities too tight for the coarse clusters).
@@ -498,7 +503,7 @@ def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 
     for r in range(runs):
         blocks = np.zeros(vweight.shape[0], dtype=np.int64)
         cost = v_cycle(hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps, blocks,
-                       rng, fresh=True, scheme=schemes[r % len(schemes)])
+                       rng, fresh=True, scheme=schemes[r % len(schemes)], flows=flows)
         if cost >= 0 and (best is None or cost < best_cost):
             best, best_cost = blocks, cost
     return best, best_cost
@@ -506,11 +511,13 @@ def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 
 
 def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int = 0,
                       cycles: int = 4, vgroup: np.ndarray | None = None,
-                      ngroups: int = 1) -> tuple[np.ndarray, int]:
+                      ngroups: int = 1, schemes: tuple = ("pair",),
+                      flows: bool = False) -> tuple[np.ndarray, int]:
     """Improve a placement of every vertex with V-cycles; return the best and its km1.
 
-    The cycles take the coarsening schemes (:data:`SCHEMES`) in turn: a local optimum of one
-    scheme's clusters is often not one of the other's.
+    The cycles take the coarsening ``schemes`` (:data:`SCHEMES`) in turn (a local optimum of
+    one scheme's clusters is often not one of the other's), with minimum-cut placement of the
+    free gates when ``flows`` (see :func:`v_cycle`).
 
     Parameters
     ----------
@@ -524,9 +531,14 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
     seed : int
         Seed of the matchings.
     cycles : int
-        V-cycles at most (stops after one cycle of every scheme in a row gains nothing).
+        V-cycles at most (stops after two cycles in a row, and one of every scheme, gain
+        nothing).
     vgroup, ngroups : ndarray of int64, int, optional
         Capacity groups (see :func:`v_cycle`).
+    schemes : tuple of str
+        Coarsening schemes, in turn.
+    flows : bool
+        Minimum-cut placement of the free gates at every level.
     """
     caps = capacities.astype(np.int64)
     k = int(caps.shape[0])
@@ -538,13 +550,14 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
     for c in range(cycles):
         trial = best.copy()
         cost = v_cycle(hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps, trial,
-                       rng, vgroup=vgroup, ngroups=ngroups, scheme=SCHEMES[c % len(SCHEMES)])
+                       rng, vgroup=vgroup, ngroups=ngroups, scheme=schemes[c % len(schemes)],
+                       flows=flows)
         if cost < best_cost:
             best, best_cost = trial, cost
             misses = 0
         else:
             misses += 1
-            if misses >= len(SCHEMES):
+            if misses >= max(2, len(schemes)):
                 break
     return best, best_cost
 
@@ -583,15 +596,20 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     start = np.concatenate([part, part[gq]]).astype(np.int64)
     size = int(hg.epin.shape[0])
     cycles = max(1, int(round(4 * effort)))
-    best, best_cost = multilevel_refine(hg, capacities, start, seed=seed, cycles=cycles)
+    best, best_cost = multilevel_refine(hg, capacities, start, seed=seed, cycles=cycles,
+                                        schemes=SCHEMES, flows=True)
     runs = max(1, int(round(effort * min(4.0, max(1.0, 4_000 / max(size, 1))))))
     for i, scheme in enumerate(SCHEMES):
         fresh, fresh_cost = multilevel_partition(hg, capacities, seed=seed + 1 + 2 * i,
-                                                 runs=runs, schemes=(scheme,))
+                                                 runs=runs, schemes=(scheme,), flows=True)
         if fresh is None:
             continue
         fresh, fresh_cost = multilevel_refine(hg, capacities, fresh, seed=seed + 2 + 2 * i,
-                                              cycles=cycles)
+                                              cycles=cycles, schemes=SCHEMES, flows=True)
         if fresh_cost < best_cost:
             best, best_cost = fresh, fresh_cost
+    gate_home = hg.gate_qubits.astype(np.int64) if hg.num_gates else \
+        np.zeros((0, 2), dtype=np.int64)
+    home_gates(k, hg.num_qubits, hg.vptr, hg.vedge, hg.eweight, hg.eptr, hg.epin, gate_home,
+               best)
     return best, int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, best))
