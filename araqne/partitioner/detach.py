@@ -643,14 +643,32 @@ def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds
     edge_id = np.full(ne, -1, dtype=np.int64)
     gates = np.empty(nv, dtype=np.int64)
     edges = np.empty(ne, dtype=np.int64)
+    # a pair is worth a cut only while some hyperedge has pins on both of its blocks, and
+    # only again after one of its blocks changed (Mt-KaHyPar's active block scheduling)
+    active = np.ones(k, dtype=np.bool_)
     for _ in range(max_rounds):
+        shared = np.zeros(k * k, dtype=np.bool_)
+        for e in range(ne):
+            for a in range(k):
+                if cnt[e * k + a] > 0:
+                    for b in range(a + 1, k):
+                        if cnt[e * k + b] > 0:
+                            shared[a * k + b] = True
+        changed = np.zeros(k, dtype=np.bool_)
         gained = 0
         for a in range(k):
             for b in range(a + 1, k):
-                gained += _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks,
-                                     cnt, gate_id, edge_id, gates, edges)
+                if not shared[a * k + b] or not (active[a] or active[b]):
+                    continue
+                g = _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks,
+                               cnt, gate_id, edge_id, gates, edges)
+                if g > 0:
+                    gained += g
+                    changed[a] = True
+                    changed[b] = True
         if gained == 0:
             break
+        active = changed
     return km1_of_counts(cnt, k, eweight)
 
 
