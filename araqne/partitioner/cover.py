@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_bipartite_matching, maximum_flow
+from scipy.sparse.csgraph import maximum_flow
 
 from .refine import pin_counts
 
@@ -31,6 +31,112 @@ def _fixed_paid(n, k, eptr, epin, part, roots):
             if v < n:
                 paid[e * k + part[v]] = 1
     return paid
+
+
+@njit(cache=True)
+def _csr(nl, li, ri):
+    """Adjacency (CSR) of the left nodes of a bipartite graph given as edge lists."""
+    indptr = np.zeros(nl + 1, dtype=np.int64)
+    for i in range(li.shape[0]):
+        indptr[li[i] + 1] += 1
+    for u in range(nl):
+        indptr[u + 1] += indptr[u]
+    fill = indptr[:-1].copy()
+    indices = np.empty(li.shape[0], dtype=np.int64)
+    for i in range(li.shape[0]):
+        indices[fill[li[i]]] = ri[i]
+        fill[li[i]] += 1
+    return indptr, indices
+
+
+@njit(cache=True)
+def _max_matching(nl, nr, indptr, indices):
+    """Maximum bipartite matching (Hopcroft-Karp: BFS layers from the free left nodes, then
+    vertex-disjoint shortest augmenting paths by DFS); returns ``(match_l, match_r)``.
+
+    In numba rather than :func:`scipy.sparse.csgraph.maximum_bipartite_matching`: the graphs
+    are small and the cover runs after every refinement round, where building scipy's sparse
+    matrices cost more than the matching itself.
+    """
+    match_l = np.full(nl, -1, dtype=np.int64)
+    match_r = np.full(nr, -1, dtype=np.int64)
+    # greedy start
+    for u in range(nl):
+        for t in range(indptr[u], indptr[u + 1]):
+            r = indices[t]
+            if match_r[r] < 0:
+                match_l[u] = r
+                match_r[r] = u
+                break
+    dist = np.empty(nl, dtype=np.int64)
+    queue = np.empty(nl, dtype=np.int64)
+    it = np.empty(nl, dtype=np.int64)
+    stack = np.empty(nl, dtype=np.int64)
+    big = nl + nr + 1
+    while True:
+        qh, qt = 0, 0
+        for u in range(nl):
+            if match_l[u] < 0:
+                dist[u] = 0
+                queue[qt] = u
+                qt += 1
+            else:
+                dist[u] = big
+        found = big
+        while qh < qt:
+            u = queue[qh]
+            qh += 1
+            if dist[u] >= found:
+                continue
+            for t in range(indptr[u], indptr[u + 1]):
+                u2 = match_r[indices[t]]
+                if u2 < 0:
+                    if found == big:
+                        found = dist[u] + 1
+                elif dist[u2] == big:
+                    dist[u2] = dist[u] + 1
+                    queue[qt] = u2
+                    qt += 1
+        if found == big:
+            return match_l, match_r
+        for u in range(nl):
+            it[u] = indptr[u]
+        for root in range(nl):
+            if match_l[root] >= 0:
+                continue
+            # iterative DFS along the layers; stack holds left nodes
+            depth = 0
+            stack[0] = root
+            while depth >= 0:
+                u = stack[depth]
+                advanced = False
+                while it[u] < indptr[u + 1]:
+                    r = indices[it[u]]
+                    u2 = match_r[r]
+                    if u2 < 0:
+                        if dist[u] + 1 == found:
+                            # augment along the stack
+                            for d in range(depth, -1, -1):
+                                x = stack[d]
+                                r2 = indices[it[x]]
+                                match_l[x] = r2
+                                match_r[r2] = x
+                            depth = -1
+                            advanced = True
+                            break
+                    elif dist[u2] == dist[u] + 1:
+                        depth += 1
+                        stack[depth] = u2
+                        advanced = True
+                        break
+                    it[u] += 1
+                if depth < 0:
+                    break
+                if not advanced:
+                    dist[u] = big  # dead end in this phase
+                    depth -= 1
+                    if depth >= 0:
+                        it[stack[depth]] += 1
 
 
 @njit(cache=True)
@@ -108,14 +214,9 @@ def optimal_sides(hg, part: np.ndarray, k: int, side: np.ndarray) -> np.ndarray:
     wl = hg.eweight[lkeys // k]
     wr = hg.eweight[rkeys // k]
     if wl.min(initial=1) == wl.max(initial=1) == wr.min(initial=1) == wr.max(initial=1):
-        mat = csr_matrix((np.ones(open_.size, dtype=np.int8), (li, ri)), shape=(nl, nr))
-        mat.sum_duplicates()
-        match_l = maximum_bipartite_matching(mat, perm_type="column").astype(np.int64)
-        match_r = np.full(nr, -1, dtype=np.int64)
-        ml = np.flatnonzero(match_l >= 0)
-        match_r[match_l[ml]] = ml
-        cover_l, cover_r = _konig(nl, nr, mat.indptr.astype(np.int64),
-                                  mat.indices.astype(np.int64), match_l, match_r)
+        indptr, indices = _csr(nl, li.astype(np.int64), ri.astype(np.int64))
+        match_l, match_r = _max_matching(nl, nr, indptr, indices)
+        cover_l, cover_r = _konig(nl, nr, indptr, indices, match_l, match_r)
     else:
         cover_l = _weighted_cover_left(li, ri, wl, wr)
     # a gate runs beside the qubit whose node is NOT required... i.e. use a covered node

@@ -87,6 +87,89 @@ def _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight, slac
 
 
 @njit(cache=True)
+def _init_cache(k, vptr, vedge, eweight, blocks, cnt, ben, pen):
+    """Gain cache of every vertex: ``ben[v]``, the weight of its hyperedges it alone holds on
+    its QPU (leaving frees them), and ``pen[v * k + p]``, the weight of its hyperedges with no
+    pin on ``p`` (going there pays them); the gain of ``v -> p`` is ``ben[v] - pen[v*k+p]``."""
+    for v in range(blocks.shape[0]):
+        s = blocks[v]
+        b = 0
+        for p in range(k):
+            pen[v * k + p] = 0
+        for i in range(vptr[v], vptr[v + 1]):
+            e = vedge[i]
+            w = eweight[e]
+            if cnt[e * k + s] == 1:
+                b += w
+            for p in range(k):
+                if cnt[e * k + p] == 0:
+                    pen[v * k + p] += w
+        ben[v] = b
+
+
+@njit(cache=True)
+def _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks, cnt, ben, pen):
+    """Account for pin ``v`` of hyperedge ``e`` moving from ``s`` to ``t`` (``blocks[v]`` is
+    ``t`` already): pin counts and the gain caches of the pins of ``e`` (not ``ben[v]``, which
+    the caller recomputes).  Only the transitions 1->0 and 2->1 on ``s`` and 0->1 and 1->2 on
+    ``t`` change gains (KaHyPar's delta updates).  Returns whether some gain of a pin changed."""
+    cnt[e * k + s] -= 1
+    cnt[e * k + t] += 1
+    a = cnt[e * k + s]
+    b = cnt[e * k + t]
+    w = eweight[e]
+    if a == 0:
+        for j in range(eptr[e], eptr[e + 1]):
+            pen[epin[j] * k + s] += w
+    elif a == 1:
+        for j in range(eptr[e], eptr[e + 1]):
+            u = epin[j]
+            if blocks[u] == s:
+                ben[u] += w
+                break
+    if b == 1:
+        for j in range(eptr[e], eptr[e + 1]):
+            pen[epin[j] * k + t] -= w
+    elif b == 2:
+        for j in range(eptr[e], eptr[e + 1]):
+            u = epin[j]
+            if u != v and blocks[u] == t:
+                ben[u] -= w
+                break
+    return a <= 1 or b <= 2
+
+
+@njit(cache=True)
+def _own_ben(v, k, vptr, vedge, eweight, blocks, cnt):
+    t = blocks[v]
+    b = 0
+    for i in range(vptr[v], vptr[v + 1]):
+        e = vedge[i]
+        if cnt[e * k + t] == 1:
+            b += eweight[e]
+    return b
+
+
+@njit(cache=True)
+def _best_cached(v, k, blocks, ben, pen, load, cap, vweight, slack, vgroup):
+    """:func:`_best_move` from the gain cache."""
+    s = blocks[v]
+    best_t = -1
+    best_g = 0
+    w = vweight[v]
+    for p in range(k):
+        if p == s:
+            continue
+        if w > 0 and load[vgroup[v] * k + p] + w > cap[p] + slack:
+            continue
+        g = ben[v] - pen[v * k + p]
+        if best_t < 0 or g > best_g:
+            best_t = p
+            best_g = g
+    return best_t, best_g
+
+
+@njit(cache=True)
 def _balanced(load, cap, k):
     for i in range(load.shape[0]):
         if load[i] > cap[i % k]:
@@ -96,7 +179,7 @@ def _balanced(load, cap, k):
 
 @njit(cache=True)
 def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max_passes,
-                  max_stall, vgroup, ngroups):
+                  max_stall, vgroup, ngroups, boundary=False):
     """Refine a placement of every vertex (qubits and free gates) in place; return its km1.
 
     Parameters
@@ -121,6 +204,10 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
         their capacity in every slice).
     ngroups : int
         Number of groups.
+    boundary : bool
+        Start each pass from the boundary vertices only (those with a hyperedge on two QPUs
+        or more), as KaHyPar's FM does; the others enter when a neighbour's move changes
+        their gains.  Far cheaper on large hypergraphs, whose interior vertices never gain.
 
     A move that overfills a QPU is at once followed by the best move of a weighted vertex out of
     that QPU into one with room (a swap), so every recorded state is balanced.
@@ -145,7 +232,9 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
             heavy[nheavy] = v
             nheavy += 1
     cur = km1_of_counts(cnt, k, eweight)
-    gains = np.zeros(k, dtype=np.int64)
+    ben = np.zeros(nv, dtype=np.int64)
+    pen = np.zeros(nv * k, dtype=np.int64)
+    _init_cache(k, vptr, vedge, eweight, blocks, cnt, ben, pen)
     locked = np.zeros(nv, dtype=np.bool_)
     stamp = np.zeros(nv, dtype=np.int64)
     mv_v = np.empty(2 * nv + 2, dtype=np.int64)
@@ -154,13 +243,28 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
     hkey = np.empty(heap_cap, dtype=np.int64)
     hitem = np.empty(heap_cap, dtype=np.int64)
     scale = 2 * nv + 2
+    cut = np.zeros(ne if boundary else 0, dtype=np.bool_)
     for _ in range(max_passes):
         start = cur
         locked[:] = False
         hsize = 0
+        if boundary:
+            for e in range(ne):
+                lam = 0
+                for p in range(k):
+                    if cnt[e * k + p] > 0:
+                        lam += 1
+                cut[e] = lam > 1
         for v in range(nv):
-            t, g = _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight,
-                              slack, gains, vgroup)
+            if boundary:
+                on = False
+                for i in range(vptr[v], vptr[v + 1]):
+                    if cut[vedge[i]]:
+                        on = True
+                        break
+                if not on:
+                    continue
+            t, g = _best_cached(v, k, blocks, ben, pen, load, cap, vweight, slack, vgroup)
             if t >= 0:
                 stamp[v] += 1
                 hsize = _push(hkey, hitem, hsize, g * scale + (nv - v), v)
@@ -173,8 +277,7 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
             hsize = _pop(hkey, hitem, hsize)
             if locked[v]:
                 continue
-            t, g = _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight,
-                              slack, gains, vgroup)
+            t, g = _best_cached(v, k, blocks, ben, pen, load, cap, vweight, slack, vgroup)
             if t < 0:
                 continue
             if g * scale + (nv - v) != key:  # stale entry: queue the current one
@@ -196,13 +299,13 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
                         u = heavy[i]
                         if u == moved or blocks[u] != src or vgroup[u] * k != grp:
                             continue
-                        _gains(u, k, blocks, vptr, vedge, cnt, eweight, gains)
                         for p in range(k):
                             if p != src and load[grp + p] + vweight[u] <= cap[p]:
-                                if v < 0 or gains[p] > g:
+                                gp = ben[u] - pen[u * k + p]
+                                if v < 0 or gp > g:
                                     v = u
                                     t = p
-                                    g = gains[p]
+                                    g = gp
                     if v < 0:
                         break
                 s = blocks[v]
@@ -216,19 +319,16 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
                 nmoves += 1
                 for i in range(vptr[v], vptr[v + 1]):
                     e = vedge[i]
-                    cnt[e * k + s] -= 1
-                    cnt[e * k + t] += 1
-                    a = cnt[e * k + s]
-                    b = cnt[e * k + t]
-                    if a <= 1 or b <= 2:  # a gain of some pin of e changed
+                    if _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks, cnt, ben, pen):
+                        # a gain of some pin of e changed
                         for j in range(eptr[e], eptr[e + 1]):
                             u = epin[j]
                             if not locked[u] and hsize < heap_cap:
-                                tu, gu = _best_move(u, k, blocks, vptr, vedge, cnt, eweight,
-                                                    load, cap, vweight, slack, gains,
-                                                    vgroup)
+                                tu, gu = _best_cached(u, k, blocks, ben, pen, load, cap,
+                                                      vweight, slack, vgroup)
                                 if tu >= 0:
                                     hsize = _push(hkey, hitem, hsize, gu * scale + (nv - u), u)
+                ben[v] = _own_ben(v, k, vptr, vedge, eweight, blocks, cnt)
             if not _balanced(load, cap, k):
                 break
             if cur < best:
@@ -240,8 +340,8 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
                 hsize = 0
                 for u in range(nv):
                     if not locked[u]:
-                        tu, gu = _best_move(u, k, blocks, vptr, vedge, cnt, eweight, load, cap,
-                                            vweight, slack, gains, vgroup)
+                        tu, gu = _best_cached(u, k, blocks, ben, pen, load, cap, vweight,
+                                              slack, vgroup)
                         if tu >= 0:
                             hsize = _push(hkey, hitem, hsize, gu * scale + (nv - u), u)
         for i in range(nmoves - 1, best_len - 1, -1):
@@ -252,9 +352,8 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
             load[vgroup[v] * k + t] -= vweight[v]
             load[vgroup[v] * k + s] += vweight[v]
             for j in range(vptr[v], vptr[v + 1]):
-                e = vedge[j]
-                cnt[e * k + t] -= 1
-                cnt[e * k + s] += 1
+                _edge_moved(vedge[j], v, t, s, k, eptr, epin, eweight, blocks, cnt, ben, pen)
+            ben[v] = _own_ben(v, k, vptr, vedge, eweight, blocks, cnt)
         cur = best
         if cur >= start:
             break
@@ -298,3 +397,314 @@ def detach(hg, part: np.ndarray, side: np.ndarray, capacities: np.ndarray,
     if after < before:
         return trial, after
     return blocks, before
+
+
+# ------------------------------------------------------------------ flows over free gates
+
+_INF = 1 << 50
+
+
+@njit(cache=True)
+def _max_flow(nn, s, t, aptr, ahead, acap, arev):
+    """Dinic's maximum flow on a CSR residual graph (``acap`` updated in place); returns the
+    flow value, stopping once it reaches ``_INF``."""
+    level = np.empty(nn, dtype=np.int64)
+    queue = np.empty(nn, dtype=np.int64)
+    it = np.empty(nn, dtype=np.int64)
+    stack = np.empty(nn, dtype=np.int64)  # arcs on the current path
+    flow = 0
+    while True:
+        level[:] = -1
+        level[s] = 0
+        qh, qt = 0, 1
+        queue[0] = s
+        while qh < qt:
+            u = queue[qh]
+            qh += 1
+            for i in range(aptr[u], aptr[u + 1]):
+                if acap[i] > 0 and level[ahead[i]] < 0:
+                    level[ahead[i]] = level[u] + 1
+                    queue[qt] = ahead[i]
+                    qt += 1
+        if level[t] < 0:
+            return flow
+        for u in range(nn):
+            it[u] = aptr[u]
+        depth = 0
+        u = s
+        while True:
+            if u == t:
+                f = _INF
+                for d in range(depth):
+                    if acap[stack[d]] < f:
+                        f = acap[stack[d]]
+                for d in range(depth):
+                    acap[stack[d]] -= f
+                    acap[arev[stack[d]]] += f
+                flow += f
+                if flow >= _INF:
+                    return flow
+                depth = 0
+                u = s
+                continue
+            advanced = False
+            while it[u] < aptr[u + 1]:
+                i = it[u]
+                v = ahead[i]
+                if acap[i] > 0 and level[v] == level[u] + 1:
+                    stack[depth] = i
+                    depth += 1
+                    u = v
+                    advanced = True
+                    break
+                it[u] += 1
+            if not advanced:
+                if u == s:
+                    break
+                level[u] = -1  # dead end: no path to t through u in this phase
+                depth -= 1
+                i = stack[depth]
+                u = ahead[arev[i]]
+                it[u] += 1
+
+
+@njit(cache=True)
+def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, gate_id,
+               edge_id, gates, edges):
+    """Optimal placement of the free (weight 0) vertices of blocks ``a`` and ``b`` between
+    these two blocks, every other vertex fixed: a minimum s-t cut; applied when it gains.
+
+    With the weighted vertices of ``a`` merged into the source and those of ``b`` into the
+    sink, a hyperedge with pins in ``a`` or ``b`` costs ``w_e`` more in km1 exactly when it has
+    pins in both, so the pair's share of km1 is a hypergraph cut (Lawler's network: a node pair
+    per hyperedge joined by an arc of capacity ``w_e``).  Returns the km1 gain.
+    """
+    nv = blocks.shape[0]
+    ng = 0
+    for v in range(nv):
+        if vweight[v] == 0 and (blocks[v] == a or blocks[v] == b):
+            gate_id[v] = ng
+            gates[ng] = v
+            ng += 1
+    if ng == 0:
+        return 0
+    ne = 0
+    old = 0
+    forced = 0
+    for i in range(ng):
+        v = gates[i]
+        for j in range(vptr[v], vptr[v + 1]):
+            e = vedge[j]
+            if edge_id[e] < 0:
+                edge_id[e] = ne
+                edges[ne] = e
+                ne += 1
+                if cnt[e * k + a] > 0 and cnt[e * k + b] > 0:
+                    old += eweight[e]
+    # per edge: fixed pins on the source (a) / sink (b) side
+    src = np.zeros(ne, dtype=np.bool_)
+    snk = np.zeros(ne, dtype=np.bool_)
+    nfree = np.zeros(ne, dtype=np.int64)
+    for i in range(ne):
+        e = edges[i]
+        for j in range(eptr[e], eptr[e + 1]):
+            u = epin[j]
+            if blocks[u] == a:
+                if vweight[u] > 0:
+                    src[i] = True
+                else:
+                    nfree[i] += 1
+            elif blocks[u] == b:
+                if vweight[u] > 0:
+                    snk[i] = True
+                else:
+                    nfree[i] += 1
+        if src[i] and snk[i]:
+            forced += eweight[e]
+    # nodes: 0 source, 1 sink, 2 .. 2+ng free vertices, then (in, out) per edge
+    nn = 2 + ng + 2 * ne
+    deg = np.zeros(nn + 1, dtype=np.int64)
+    for i in range(ne):
+        if src[i] and snk[i]:
+            continue
+        ein = 2 + ng + 2 * i
+        deg[ein + 1] += 2 + nfree[i] + (1 if src[i] else 0)
+        deg[ein + 2] += 2 + nfree[i] + (1 if snk[i] else 0)
+        if src[i]:
+            deg[1] += 1
+        if snk[i]:
+            deg[2] += 1
+    for i in range(ng):
+        v = gates[i]
+        for j in range(vptr[v], vptr[v + 1]):
+            ie = edge_id[vedge[j]]
+            if not (src[ie] and snk[ie]):
+                deg[2 + i + 1] += 2
+    for u in range(nn):
+        deg[u + 1] += deg[u]
+    na = deg[nn]
+    ahead = np.empty(na, dtype=np.int64)
+    acap = np.zeros(na, dtype=np.int64)
+    arev = np.empty(na, dtype=np.int64)
+    fill = deg[:nn].copy()
+    for i in range(ne):
+        if src[i] and snk[i]:
+            continue
+        e = edges[i]
+        ein = 2 + ng + 2 * i
+        eout = ein + 1
+        # ein -> eout, capacity w_e
+        x = fill[ein]
+        fill[ein] += 1
+        y = fill[eout]
+        fill[eout] += 1
+        ahead[x], acap[x], arev[x] = eout, eweight[e], y
+        ahead[y], acap[y], arev[y] = ein, 0, x
+        if src[i]:
+            x = fill[0]
+            fill[0] += 1
+            y = fill[ein]
+            fill[ein] += 1
+            ahead[x], acap[x], arev[x] = ein, _INF, y
+            ahead[y], acap[y], arev[y] = 0, 0, x
+        if snk[i]:
+            x = fill[eout]
+            fill[eout] += 1
+            y = fill[1]
+            fill[1] += 1
+            ahead[x], acap[x], arev[x] = 1, _INF, y
+            ahead[y], acap[y], arev[y] = eout, 0, x
+        for j in range(eptr[e], eptr[e + 1]):
+            u = epin[j]
+            if vweight[u] > 0 or (blocks[u] != a and blocks[u] != b):
+                continue
+            gnode = 2 + gate_id[u]
+            x = fill[gnode]
+            fill[gnode] += 1
+            y = fill[ein]
+            fill[ein] += 1
+            ahead[x], acap[x], arev[x] = ein, _INF, y
+            ahead[y], acap[y], arev[y] = gnode, 0, x
+            x = fill[eout]
+            fill[eout] += 1
+            y = fill[gnode]
+            fill[gnode] += 1
+            ahead[x], acap[x], arev[x] = gnode, _INF, y
+            ahead[y], acap[y], arev[y] = eout, 0, x
+    cut = _max_flow(nn, 0, 1, deg, ahead, acap, arev)
+    gain = 0
+    if cut + forced < old:
+        gain = old - cut - forced
+        # the source side: nodes reachable from the source in the residual graph
+        seen = np.zeros(nn, dtype=np.bool_)
+        queue = np.empty(nn, dtype=np.int64)
+        seen[0] = True
+        queue[0] = 0
+        qh, qt = 0, 1
+        while qh < qt:
+            u = queue[qh]
+            qh += 1
+            for x in range(deg[u], deg[u + 1]):
+                if acap[x] > 0 and not seen[ahead[x]]:
+                    seen[ahead[x]] = True
+                    queue[qt] = ahead[x]
+                    qt += 1
+        for i in range(ng):
+            v = gates[i]
+            s = blocks[v]
+            t = a if seen[2 + i] else b
+            if s != t:
+                blocks[v] = t
+                for j in range(vptr[v], vptr[v + 1]):
+                    e = vedge[j]
+                    cnt[e * k + s] -= 1
+                    cnt[e * k + t] += 1
+    for i in range(ng):
+        gate_id[gates[i]] = -1
+    for i in range(ne):
+        edge_id[edges[i]] = -1
+    return gain
+
+
+@njit(cache=True)
+def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds):
+    """Re-place the free (weight 0) vertices by minimum cuts over every pair of blocks (the
+    weighted vertices stay), rounds until none gains; return the km1.
+
+    A free gate may run on any QPU, so gates need no balance: for a pair of blocks, their
+    best split is an exact minimum cut (:func:`_pair_flow`).  The cut moves whole groups of
+    gates at once, which single-vertex FM cannot when every intermediate move costs e-bits
+    (QFT: moving a block of gates to a third QPU that both of their windows already reach).
+    """
+    nv = blocks.shape[0]
+    ne = eptr.shape[0] - 1
+    cnt = block_counts(k, eptr, epin, blocks)
+    gate_id = np.full(nv, -1, dtype=np.int64)
+    edge_id = np.full(ne, -1, dtype=np.int64)
+    gates = np.empty(nv, dtype=np.int64)
+    edges = np.empty(ne, dtype=np.int64)
+    # a pair is worth a cut only while some hyperedge has pins on both of its blocks, and
+    # only again after one of its blocks changed (Mt-KaHyPar's active block scheduling)
+    active = np.ones(k, dtype=np.bool_)
+    for _ in range(max_rounds):
+        shared = np.zeros(k * k, dtype=np.bool_)
+        for e in range(ne):
+            for a in range(k):
+                if cnt[e * k + a] > 0:
+                    for b in range(a + 1, k):
+                        if cnt[e * k + b] > 0:
+                            shared[a * k + b] = True
+        changed = np.zeros(k, dtype=np.bool_)
+        gained = 0
+        for a in range(k):
+            for b in range(a + 1, k):
+                if not shared[a * k + b] or not (active[a] or active[b]):
+                    continue
+                g = _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks,
+                               cnt, gate_id, edge_id, gates, edges)
+                if g > 0:
+                    gained += g
+                    changed[a] = True
+                    changed[b] = True
+        if gained == 0:
+            break
+        active = changed
+    return km1_of_counts(cnt, k, eweight)
+
+
+@njit(cache=True)
+def home_gates(k, n, vptr, vedge, eweight, eptr, epin, gate_qubits, blocks):
+    """Move every free gate that sits on a QPU holding neither of its qubits beside one of
+    them wherever that costs no km1 (best side first); return the number moved.
+
+    Among placements of equal km1 a gate beside one of its qubits is the better one: a gate
+    on a third QPU holds linked copies of both operands there at once, so communication
+    qubits run short first (the emitted count may then exceed the model).  The flows of
+    :func:`flow_refine` pick an arbitrary minimum cut, which may detach gates for nothing.
+    """
+    cnt = block_counts(k, eptr, epin, blocks)
+    gains = np.zeros(k, dtype=np.int64)
+    moved = 0
+    for _ in range(4):
+        changed = 0
+        for g in range(gate_qubits.shape[0]):
+            v = n + g
+            x = blocks[gate_qubits[g, 0]]
+            y = blocks[gate_qubits[g, 1]]
+            s = blocks[v]
+            if s == x or s == y:
+                continue
+            _gains(v, k, blocks, vptr, vedge, cnt, eweight, gains)
+            t = x if gains[x] >= gains[y] else y
+            if gains[t] < 0:
+                continue
+            blocks[v] = t
+            for i in range(vptr[v], vptr[v + 1]):
+                e = vedge[i]
+                cnt[e * k + s] -= 1
+                cnt[e * k + t] += 1
+            changed += 1
+        moved += changed
+        if changed == 0:
+            break
+    return moved
