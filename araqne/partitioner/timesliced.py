@@ -27,7 +27,7 @@ from ..hypergraph import build_hypergraph, incidence
 from ..ir import KIND_NQ, Circuit
 from ..packets import find_windows
 from .detach import detach_refine, km1_of_blocks
-from .multilevel import multilevel_refine
+from .multilevel import contract, multilevel_refine, v_cycle
 
 
 @dataclass
@@ -149,7 +149,30 @@ def sliced_hypergraph(circ: Circuit, starts: np.ndarray):
     return hg, vgroup, virt
 
 
-def extended_hypergraph(circ: Circuit, starts: np.ndarray, packets=None):
+def inside_windows(circ: Circuit, starts: np.ndarray, packets) -> np.ndarray:
+    """``inside[t, q]``: the boundary before slice ``t`` falls strictly inside a window of
+    ``q`` (the window has a gate in a slice before ``t`` and one in slice ``t`` or later).
+
+    A move of ``q`` there is nested in the window: the root's state is spread over linked
+    copies (a GHZ state) while the window lasts, so moving it costs no e-bit of its own, only
+    the QPUs the window reaches (its km1; see :func:`extended_hypergraph`).
+    """
+    n = circ.num_qubits
+    T = int(starts.shape[0])
+    diff = np.zeros((T + 1) * n, dtype=np.int64)
+    if packets.num_windows:
+        op_slice = np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1
+        t0 = op_slice[packets.first]
+        t1 = op_slice[packets.last]
+        span = t1 > t0
+        r = packets.root[span].astype(np.int64)
+        np.add.at(diff, (t0[span] + 1) * n + r, 1)
+        np.add.at(diff, (t1[span] + 1) * n + r, -1)
+    inside = np.cumsum(diff.reshape(T + 1, n), axis=0)[:T] > 0
+    return inside
+
+
+def extended_hypergraph(circ: Circuit, starts: np.ndarray, packets=None, nested: bool = True):
     """Time-extended hypergraph: whole windows over (qubit, slice) vertices, plus moves.
 
     Unlike :func:`sliced_hypergraph`, a window is not split at slice boundaries: its root pins
@@ -194,9 +217,13 @@ def extended_hypergraph(circ: Circuit, starts: np.ndarray, packets=None):
     p1 = (w1 >= 0) & (w0 < 0)
     pin_e += [w0[p0], w1[p1]]
     pin_v += [ts[p0] * n + q1[p0], ts[p1] * n + q0[p1]]
+    nmove = 0
     if T > 1:
         src = np.arange(n * (T - 1), dtype=np.int64)
-        me = nw + src
+        if nested:
+            src = src[~inside_windows(circ, starts, packets)[1:].reshape(-1)]
+        nmove = int(src.shape[0])
+        me = nw + np.arange(nmove, dtype=np.int64)
         pin_e += [me, me]
         pin_v += [src, src + n]
     pe = np.concatenate(pin_e).astype(np.int64)
@@ -204,7 +231,7 @@ def extended_hypergraph(circ: Circuit, starts: np.ndarray, packets=None):
     nv = nq + F
     key = np.unique(pe * nv + pv)
     pe, pv = key // nv, key % nv
-    ne = nw + (n * (T - 1) if T > 1 else 0)
+    ne = nw + nmove
     eptr, vptr, vedge = incidence(pe, pv, ne, nv)
     anchor = static.op_anchor.copy()
     pinned = (anchor >= 0) & (anchor < n)
@@ -274,16 +301,13 @@ def colocation_start(circ: Circuit, starts: np.ndarray, capacities: np.ndarray,
 
 def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.ndarray,
                    load: np.ndarray, caps: np.ndarray) -> list:
-    """Order the moves of one slice boundary so that every one lands in a free data slot.
+    """Order the moves of one slice boundary so that as many as possible land in a free data
+    slot at once.
 
     A move into a QPU with room goes first (preferably one that frees a slot another move
-    waits for); when every remaining move targets a full QPU (a cycle), one qubit of it takes
-    a detour through a QPU with room (one more e-bit).
-
-    Raises
-    ------
-    ValueError
-        When a cycle of full QPUs cannot be broken (no QPU has a free data qubit).
+    waits for).  When every remaining move targets a full QPU (a cycle), the first one goes
+    anyway: the emitter holds its state in a communication qubit of the target until a qubit
+    has left (:meth:`araqne.backend.emission._Emitter._moves`), so no detour costs an e-bit.
     """
     pending = [(int(q), int(before[q]), int(after[q])) for q in qubits]
     load = load.astype(np.int64).copy()
@@ -294,29 +318,75 @@ def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.nd
         if feasible:
             # first a move that frees a slot some other move waits for
             i = next((j for j in feasible if pending[j][1] in wanted), feasible[0])
-            q, a, b = pending.pop(i)
-            out.append((op, q, a, b))
-            load[a] -= 1
-            load[b] += 1
         else:
-            q, a, b = pending[0]
-            room = np.flatnonzero(load < caps)
-            if room.shape[0] == 0:
-                raise ValueError("a cycle of moves between full QPUs")
-            c = int(room[0])
-            out.append((op, q, a, c))
-            load[a] -= 1
-            load[c] += 1
-            pending[0] = (q, c, b)
+            i = next((j for j in range(len(pending)) if pending[j][1] in wanted), 0)
+        q, a, b = pending.pop(i)
+        out.append((op, q, a, b))
+        load[a] -= 1
+        load[b] += 1
     return out
+
+
+def time_levels(hg, vgroup: np.ndarray, n: int, T: int) -> list:
+    """Coarsen a time-extended hypergraph in time, as DisQCO does: each level merges the
+    vertices ``(q, 2s)`` and ``(q, 2s + 1)`` of the one below (free gates stay), down to a
+    single slice (a static placement).
+
+    Returns the levels, finest first, as ``(slices, vweight, eptr, epin, eweight, vptr,
+    vedge, vgroup, cluster)``: ``cluster`` maps each vertex to its vertex on the next coarser
+    level (``None`` on the coarsest).  A coarse qubit vertex keeps weight 1 and its coarse
+    slice as capacity group: it stands for the same qubit on one QPU over its slices.
+    """
+    F = hg.num_gates
+    vweight = np.concatenate([np.ones(n * T, dtype=np.int64), np.zeros(F, dtype=np.int64)])
+    levels = [[T, vweight, hg.eptr, hg.epin, hg.eweight, hg.vptr, hg.vedge,
+               vgroup.astype(np.int64), None]]
+    Tc = T
+    while Tc > 1:
+        Tn = (Tc + 1) // 2
+        _, vw, ep, pn, ew, _, _, vg, _ = levels[-1]
+        v = np.arange(n * Tc, dtype=np.int64)
+        cluster = np.concatenate([(v // n // 2) * n + v % n,
+                                  n * Tn + np.arange(F, dtype=np.int64)])
+        nc = n * Tn + F
+        cw, cptr, cpin, cwt, cvptr, cvedge, _ = contract(nc, cluster, vw, ep, pn, ew, vg)
+        cw = np.minimum(cw, 1)
+        cg = np.zeros(nc, dtype=np.int64)
+        cg[:n * Tn] = np.arange(n * Tn, dtype=np.int64) // n
+        levels[-1][8] = cluster
+        levels.append([Tn, cw, cptr, cpin, cwt, cvptr, cvedge, cg, None])
+        Tc = Tn
+    return [tuple(lv) for lv in levels]
+
+
+def uncoarsen_in_time(levels: list, k: int, caps: np.ndarray, blocks: np.ndarray,
+                      passes: int) -> tuple[np.ndarray, int]:
+    """Project a placement of the coarsest level down every level of :func:`time_levels`,
+    refining each with k-way FM (:func:`araqne.partitioner.detach.detach_refine`, one
+    capacity per slice); returns the finest placement and its km1."""
+    cost = 0
+    for j in range(len(levels) - 1, -1, -1):
+        Tc, vw, ep, pn, ew, vp, ve, vg, cluster = levels[j]
+        if cluster is not None:
+            blocks = blocks[cluster]
+        cost = int(detach_refine(k, ep, pn, vp, ve, ew, vw, caps, blocks, passes,
+                                 max(200, vw.shape[0] // 10), vg, Tc))
+    return blocks, cost
 
 
 def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarray,
                     gate_qpu: np.ndarray, layers_per_slice: int = 1,
                     passes: int = 8, cycles: int = 4, seed: int = 0,
-                    extended: bool = True, colocate: bool = True,
-                    offset: int = 0) -> TeleportPlan:
+                    extended: bool = True, colocate: bool = False,
+                    offset: int = 0, restarts: int = 4) -> TeleportPlan:
     """Refine a static placement into one where qubits may teleport between slices.
+
+    Multilevel in time (:func:`time_levels`): from a static placement (one slice), the
+    placement is projected onto ever finer slices and refined on each with k-way FM, so
+    that a qubit first moves for long stretches, then for shorter ones.  The given static
+    placement and ``restarts`` static placements partitioned anew (multilevel, on the
+    coarsest level) are each carried down; the best is then refined with V-cycles within
+    slices.
 
     Parameters
     ----------
@@ -329,20 +399,23 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     layers_per_slice : int
         Layers of two-qubit gates per slice.
     passes : int
-        FM passes at most.
+        FM passes at most per level.
     cycles : int
-        Multilevel V-cycles after the flat passes (coarsening within slices,
+        Multilevel V-cycles at the end (coarsening within slices,
         :func:`araqne.partitioner.multilevel.multilevel_refine`); 0 for none.
     seed : int
-        Seed of the V-cycles' matchings.
+        Seed of the fresh static placements and of the V-cycles' matchings.
     extended : bool
-        Model windows whole over the slices they span (:func:`extended_hypergraph`, default)
-        rather than split at every boundary (:func:`sliced_hypergraph`).
+        Model windows whole over the slices they span (:func:`extended_hypergraph`, default:
+        the exact cost, moves nested in windows included) rather than split at every
+        boundary (:func:`sliced_hypergraph`).
     colocate : bool
-        Also start from :func:`colocation_start` (qubits follow their partners) and keep the
-        better of the two refined plans.
+        Also refine :func:`colocation_start` (qubits follow their partners) and keep the
+        better plan.
     offset : int
         Phase of the slice boundaries (:func:`slice_starts`).
+    restarts : int
+        Fresh static placements tried besides the given one.
 
     Returns
     -------
@@ -350,36 +423,53 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     """
     n = circ.num_qubits
     k = int(capacities.shape[0])
+    caps = capacities.astype(np.int64)
     starts = slice_starts(circ, layers_per_slice, offset)
     T = int(starts.shape[0])
     if extended:
         hg, vgroup = extended_hypergraph(circ, starts)
     else:
         hg, vgroup, _ = sliced_hypergraph(circ, starts)
-    nv = hg.num_qubits + hg.num_gates
-    blocks = np.empty(nv, dtype=np.int64)
-    blocks[:n * T] = np.tile(assignment, T)
-    two = hg.op_anchor >= n * T
-    blocks[hg.op_anchor[two]] = gate_qpu[two]
-    vweight = np.concatenate([np.ones(n * T, dtype=np.int64),
-                              np.zeros(hg.num_gates, dtype=np.int64)])
-    starts_list = [blocks]
+    nq = n * T
+    levels = time_levels(hg, vgroup, n, T)
+    top = levels[-1]
+    static = np.empty(n + hg.num_gates, dtype=np.int64)
+    static[:n] = assignment
+    two = hg.op_anchor >= nq
+    static[hg.op_anchor[two] - nq + n] = gate_qpu[two]
+    tops = [static]
+    rng = np.random.default_rng(seed)
+    for _ in range(restarts):
+        fresh = np.zeros(n + hg.num_gates, dtype=np.int64)
+        if v_cycle(top[2], top[3], top[5], top[6], top[4], top[1], caps, fresh, rng,
+                   fresh=True, vgroup=top[7], ngroups=1) >= 0:
+            tops.append(fresh)
+    cands = [uncoarsen_in_time(levels, k, caps, b, passes) for b in tops]
     if colocate and T > 1:
-        starts_list.append(colocation_start(circ, starts, capacities, assignment, hg, seed))
-    best_blocks, km1 = None, -1
-    for start in starts_list:
-        cand = int(detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight,
-                                 capacities.astype(np.int64), start, passes,
-                                 max(200, nv // 10), vgroup, T))
-        if cycles:
-            start, cand = multilevel_refine(hg, capacities, start, seed=seed, cycles=cycles,
-                                            vgroup=vgroup, ngroups=T)
-        if best_blocks is None or cand < km1:
-            best_blocks, km1 = start, cand
-    blocks = best_blocks
+        start = colocation_start(circ, starts, capacities, assignment, hg, seed)
+        cost = int(detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight,
+                                 levels[0][1], caps, start, passes,
+                                 max(200, start.shape[0] // 10), vgroup, T))
+        cands.append((start, cost))
+    blocks, km1 = min(cands, key=lambda c: c[1])
+    if cycles:
+        blocks, km1 = multilevel_refine(hg, capacities, blocks, seed=seed, cycles=cycles,
+                                        vgroup=vgroup, ngroups=T)
+    return plan_of_blocks(circ, starts, hg, blocks, caps, int(km1))
+
+
+def plan_of_blocks(circ: Circuit, starts: np.ndarray, hg, blocks: np.ndarray,
+                   capacities: np.ndarray, km1: int) -> TeleportPlan:
+    """The :class:`TeleportPlan` of a placement of every vertex of a time-sliced hypergraph
+    (qubit ``q`` of slice ``t`` on ``blocks[t * n + q]``, free gates on their own blocks):
+    start assignment, QPU of every operation and the moves at every slice boundary
+    (:func:`sequence_moves`)."""
+    n = circ.num_qubits
+    T = int(starts.shape[0])
+    k = int(capacities.shape[0])
+    caps = capacities.astype(np.int64)
     loc = blocks[:n * T].reshape(T, n)
     moves = []
-    caps = capacities.astype(np.int64)
     for t in range(1, T):
         changed = np.flatnonzero(loc[t] != loc[t - 1])
         if changed.shape[0]:
@@ -391,4 +481,4 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     anchored = hg.op_anchor >= 0
     new_gate_qpu = new_gate_qpu.astype(np.int64)
     new_gate_qpu[anchored] = blocks[hg.op_anchor[anchored]]
-    return TeleportPlan(loc[0].copy(), new_gate_qpu, moves, km1)
+    return TeleportPlan(loc[0].copy(), new_gate_qpu, moves, int(km1))
