@@ -544,7 +544,7 @@ searched; every candidate is emitted to count its Bell pairs."""
 TELEPORT_SLICES = (1,)
 """Layers of two-qubit gates per time slice tried by the teleportation search."""
 
-TELEPORT_RESTARTS = 4
+TELEPORT_RESTARTS = 0
 """Fresh static placements carried down the time levels besides the static result, per
 unit of effort (:func:`araqne.partitioner.timesliced.teleport_search`)."""
 
@@ -555,10 +555,10 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
     """Keep a plan in which qubits teleport between time slices when it emits fewer e-bits.
 
     :func:`araqne.partitioner.timesliced.teleport_search` (multilevel in time, from the
-    static result and fresh static placements) runs on the input order and on the order by
-    layers (:func:`araqne.partitioner.timesliced.layer_permutation`, an equivalent circuit:
-    the result then holds it, and ``source`` the input), for every slice length of
-    ``TELEPORT_SLICES``; the plan of lowest model cost is emitted (moves nested in windows
+    static result) runs on the order by layers
+    (:func:`araqne.partitioner.timesliced.layer_permutation`, an equivalent circuit: the
+    result then holds it, and ``source`` the input, unless the input is in that order), for
+    every slice length of ``TELEPORT_SLICES``; the plan of lowest model cost is emitted (moves nested in windows
     carried by the windows' linked copies) and kept when it consumes fewer Bell pairs than
     the static result.  Its ``ebits_model`` is the count the same programs consume with
     unlimited communication qubits.
@@ -567,16 +567,17 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
     best_e = result.emit().ebits
     # the input order, and the order by layers of two-qubit gates (slices then hold whole
     # layers whatever order the input lists its gates in)
-    orders = [(circ, packets, hg, result.gate_qpu)]
     perm = layer_permutation(circ)
-    if not np.array_equal(perm, np.arange(circ.num_ops)):
+    if np.array_equal(perm, np.arange(circ.num_ops)):
+        orders = [(circ, packets, hg, result.gate_qpu)]
+    else:
         from .reorder import apply_permutation
         sorted_circ = apply_permutation(circ, perm)
         sorted_packets = find_windows(sorted_circ)
-        orders.append((sorted_circ, sorted_packets,
-                       build_hypergraph(sorted_circ, sorted_packets), result.gate_qpu[perm]))
+        orders = [(sorted_circ, sorted_packets, build_hypergraph(sorted_circ, sorted_packets),
+                   result.gate_qpu[perm])]
     restarts = max(0, int(round(TELEPORT_RESTARTS * effort)))
-    cycles = max(1, int(round(4 * effort)))
+    cycles = max(1, int(round(2 * effort)))
     plans = []
     for o, (c, _, _, gq) in enumerate(orders):
         for layers in TELEPORT_SLICES:
@@ -590,7 +591,7 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
         c, pk, h, _ = orders[o]
         cand = PartitionResult(c, network, pk, h, plan.assignment, plan.gate_qpu,
                                plan.km1, seed, effort, timings, result.reorder,
-                               moves=plan.moves, source=circ if o else None)
+                               moves=plan.moves, source=None if c is circ else circ)
         try:
             em = cand.emit()
         except (InfeasibleError, ValueError):  # e.g. too few communication qubits

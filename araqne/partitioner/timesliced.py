@@ -26,8 +26,13 @@ import numpy as np
 from ..hypergraph import build_hypergraph, incidence
 from ..ir import KIND_NQ, Circuit
 from ..packets import find_windows
-from .detach import detach_refine, km1_of_blocks
-from .multilevel import contract, multilevel_refine, v_cycle
+from numba import njit
+
+from .detach import _best_move, _gains, block_counts, detach_refine, km1_of_blocks
+from .refine import _heap_pop as _pop
+from .refine import _heap_push as _push
+from .refine import km1_of_counts
+from .multilevel import contract, match_in_blocks, multilevel_refine, v_cycle
 
 
 @dataclass
@@ -327,10 +332,138 @@ def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.nd
     return out
 
 
-def time_levels(hg, vgroup: np.ndarray, n: int, T: int) -> list:
-    """Coarsen a time-extended hypergraph in time, as DisQCO does: each level merges the
-    vertices ``(q, 2s)`` and ``(q, 2s + 1)`` of the one below (free gates stay), down to a
+@njit(cache=True)
+def _edge_hashes(eptr, epin):
+    """Pins of every hyperedge sorted in place, and a hash of each pin list."""
+    ne = eptr.shape[0] - 1
+    h = np.empty(ne, dtype=np.int64)
+    for e in range(ne):
+        seg = np.sort(epin[eptr[e]:eptr[e + 1]])
+        epin[eptr[e]:eptr[e + 1]] = seg
+        x = np.int64(eptr[e + 1] - eptr[e])
+        for v in seg:
+            x = x * np.int64(1000003) + v + 1
+        h[e] = x
+    return h
+
+
+@njit(cache=True)
+def _merge_runs(eptr, epin, eweight, order, h):
+    """Merge hyperedges with equal pin lists (``order`` sorts them by hash): one keeps the
+    summed weight.  Returns the new ``(eptr, epin, eweight)``."""
+    ne = eptr.shape[0] - 1
+    keep = np.full(ne, -1, dtype=np.int64)
+    wsum = np.zeros(ne, dtype=np.int64)
+    i = 0
+    while i < ne:
+        j = i
+        while j < ne and h[order[j]] == h[order[i]]:
+            j += 1
+        for a in range(i, j):
+            e = order[a]
+            if keep[e] >= 0:
+                continue
+            keep[e] = e
+            wsum[e] = eweight[e]
+            la = eptr[e + 1] - eptr[e]
+            for b in range(a + 1, j):
+                f = order[b]
+                if keep[f] >= 0 or eptr[f + 1] - eptr[f] != la:
+                    continue
+                same = True
+                for t in range(la):
+                    if epin[eptr[e] + t] != epin[eptr[f] + t]:
+                        same = False
+                        break
+                if same:
+                    keep[f] = e
+                    wsum[e] += eweight[f]
+        i = j
+    m = 0
+    npins = 0
+    for e in range(ne):
+        if keep[e] == e:
+            m += 1
+            npins += eptr[e + 1] - eptr[e]
+    neptr = np.zeros(m + 1, dtype=np.int64)
+    nepin = np.empty(npins, dtype=np.int64)
+    nw = np.empty(m, dtype=np.int64)
+    m = 0
+    p = 0
+    for e in range(ne):
+        if keep[e] == e:
+            for t in range(eptr[e], eptr[e + 1]):
+                nepin[p] = epin[t]
+                p += 1
+            nw[m] = wsum[e]
+            m += 1
+            neptr[m] = p
+    return neptr, nepin, nw
+
+
+def merge_parallel(eptr, epin, eweight, nv: int):
+    """The hypergraph with parallel hyperedges (equal pin sets) merged into one of their
+    summed weight (same km1 for every placement, fewer hyperedges for FM): returns
+    ``(eptr, epin, eweight, vptr, vedge)``."""
+    epin = epin.copy()
+    h = _edge_hashes(eptr, epin)
+    order = np.argsort(h, kind="stable").astype(np.int64)
+    eptr, epin, eweight = _merge_runs(eptr, epin, eweight, order, h)
+    pe = np.repeat(np.arange(eptr.shape[0] - 1, dtype=np.int64), np.diff(eptr))
+    eptr, vptr, vedge = incidence(pe, epin, eptr.shape[0] - 1, nv)
+    return eptr, epin, eweight, vptr, vedge
+
+
+def boundary_scores(circ: Circuit, starts: np.ndarray, packets=None) -> np.ndarray:
+    """How much the slices on either side of every boundary belong together.
+
+    ``score[t]`` (boundary before slice ``t``; ``score[0]`` unused) counts twice the pairs
+    of qubits that interact in both slices ``t - 1`` and ``t`` (a block of gates on two
+    qubits, as in quantum volume, split by the boundary) plus the windows open across it
+    (:func:`inside_windows`).  :func:`time_levels` merges slices across high scores first.
+    """
+    n = circ.num_qubits
+    T = int(starts.shape[0])
+    if packets is None:
+        packets = find_windows(circ)
+    score = np.zeros(T, dtype=np.int64)
+    score += inside_windows(circ, starts, packets).sum(axis=1)
+    two = np.flatnonzero(KIND_NQ[circ.kind] == 2)
+    if two.shape[0] and T > 1:
+        op_slice = np.searchsorted(starts, two, side="right") - 1
+        s0 = circ.qptr[two]
+        a, b = circ.qargs[s0], circ.qargs[s0 + 1]
+        key = np.unique((np.minimum(a, b) * n + np.maximum(a, b)) * T + op_slice)
+        cont = np.isin(key - 1, key) & (key % T > 0)
+        np.add.at(score, key[cont] % T, 2)
+    return score
+
+
+def _match_slices(score: np.ndarray) -> np.ndarray:
+    """Coarse slice of every slice after pairing neighbours across the highest-scoring
+    boundaries (greedy path matching; ties to the earlier boundary)."""
+    T = score.shape[0]
+    taken = np.zeros(T, dtype=bool)
+    merge = np.zeros(T, dtype=bool)  # merge[t]: slice t joins slice t - 1
+    for t in np.lexsort((np.arange(1, T), -score[1:])) + 1:
+        if not taken[t] and not taken[t - 1]:
+            taken[t] = taken[t - 1] = True
+            merge[t] = True
+    return np.cumsum(~merge) - 1
+
+
+def time_levels(hg, vgroup: np.ndarray, n: int, T: int, score: np.ndarray | None = None
+                ) -> list:
+    """Coarsen a time-extended hypergraph in time, as DisQCO does: each level merges pairs of
+    neighbouring slices (every qubit's vertices of both into one; free gates stay), down to a
     single slice (a static placement).
+
+    Without ``score`` slices ``2s`` and ``2s + 1`` merge; with it, the first level merges
+    the runs of slices joined by boundaries of score at least ``0.75 n`` (nearly every qubit
+    continues its block across them), then pairs are matched across the boundaries of
+    highest score first (:func:`boundary_scores`, kept as the score of the finest boundary
+    between two coarse slices), so that coarse slices follow the circuit's own blocks.  Parallel hyperedges of a coarse level are merged
+    (:func:`merge_parallel`).
 
     Returns the levels, finest first, as ``(slices, vweight, eptr, epin, eweight, vptr,
     vedge, vgroup, cluster)``: ``cluster`` maps each vertex to its vertex on the next coarser
@@ -342,51 +475,204 @@ def time_levels(hg, vgroup: np.ndarray, n: int, T: int) -> list:
     levels = [[T, vweight, hg.eptr, hg.epin, hg.eweight, hg.vptr, hg.vedge,
                vgroup.astype(np.int64), None]]
     Tc = T
+    sc = None if score is None else np.asarray(score, dtype=np.int64).copy()
+    runs = sc is not None
     while Tc > 1:
-        Tn = (Tc + 1) // 2
+        if sc is None:
+            coarse_of = np.arange(Tc, dtype=np.int64) // 2
+        else:
+            coarse_of = None
+            if runs:  # first, whole runs of slices that nearly every qubit continues across
+                strong = sc >= 0.75 * n
+                strong[0] = False
+                if strong.any():
+                    coarse_of = np.cumsum(~strong) - 1
+                runs = False
+            if coarse_of is None:
+                coarse_of = _match_slices(sc)
+        Tn = int(coarse_of[-1]) + 1
         _, vw, ep, pn, ew, _, _, vg, _ = levels[-1]
         v = np.arange(n * Tc, dtype=np.int64)
-        cluster = np.concatenate([(v // n // 2) * n + v % n,
+        cluster = np.concatenate([coarse_of[v // n] * n + v % n,
                                   n * Tn + np.arange(F, dtype=np.int64)])
         nc = n * Tn + F
         cw, cptr, cpin, cwt, cvptr, cvedge, _ = contract(nc, cluster, vw, ep, pn, ew, vg)
+        cptr, cpin, cwt, cvptr, cvedge = merge_parallel(cptr, cpin, cwt, nc)
         cw = np.minimum(cw, 1)
         cg = np.zeros(nc, dtype=np.int64)
         cg[:n * Tn] = np.arange(n * Tn, dtype=np.int64) // n
         levels[-1][8] = cluster
         levels.append([Tn, cw, cptr, cpin, cwt, cvptr, cvedge, cg, None])
+        if sc is not None:
+            first = np.flatnonzero(np.diff(coarse_of, prepend=-1) > 0)
+            sc = sc[first]
         Tc = Tn
     return [tuple(lv) for lv in levels]
 
 
-def uncoarsen_in_time(levels: list, k: int, caps: np.ndarray, blocks: np.ndarray,
-                      passes: int) -> tuple[np.ndarray, int]:
-    """Project a placement of the coarsest level down every level of :func:`time_levels`,
-    refining each with k-way FM (:func:`araqne.partitioner.detach.detach_refine`, one
-    capacity per slice); returns the finest placement and its km1."""
+_DEBUG = False
+RELAX = (2, 1, 0)
+"""Extra data qubits per QPU allowed while refining each time level, in turn (the last is
+the real capacity): with one free slot per QPU, moves must come in exchanges that single
+FM moves rarely find; refining with room first and then squeezing back
+(:func:`rebalance`) finds them."""
+
+
+def refine_relaxed(n: int, k: int, T: int, level, caps: np.ndarray, blocks: np.ndarray,
+                   passes: int, relax=RELAX) -> int:
+    """:func:`slice_refine` of one time level under each capacity of ``caps + relax`` in
+    turn (:func:`rebalance` first when it shrinks); returns the km1 (``blocks`` in place)."""
+    _, vw, ep, pn, ew, vp, ve, _, _ = level
+    gptr = np.arange(T + 1, dtype=np.int64) * n
+    cost = 0
+    for extra in relax:
+        cap = caps + extra
+        if not rebalance(k, gptr, vw, ep, pn, vp, ve, ew, cap, blocks):
+            continue
+        cost = int(slice_refine(k, gptr, vw, ep, pn, vp, ve, ew, cap, blocks, passes,
+                                max(200, vw.shape[0] // 10)))
+    return cost
+
+
+def uncoarsen_in_time(levels: list, n: int, k: int, caps: np.ndarray, blocks: np.ndarray,
+                      passes: int, relax=RELAX, vcycles: dict | None = None,
+                      rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
+    """Project a placement of the last level of ``levels`` (a prefix of
+    :func:`time_levels`) down every level,
+    refining each (:func:`refine_relaxed`; then ``vcycles[j]`` V-cycles within slices,
+    :func:`slice_vcycle`, on level ``j``); returns the finest placement and its km1."""
     cost = 0
     for j in range(len(levels) - 1, -1, -1):
-        Tc, vw, ep, pn, ew, vp, ve, vg, cluster = levels[j]
-        if cluster is not None:
-            blocks = blocks[cluster]
-        cost = int(detach_refine(k, ep, pn, vp, ve, ew, vw, caps, blocks, passes,
-                                 max(200, vw.shape[0] // 10), vg, Tc))
+        level = levels[j]
+        if j < len(levels) - 1:
+            blocks = blocks[level[8]]
+        cost = refine_relaxed(n, k, level[0], level, caps, blocks, passes, relax)
+        for _ in range((vcycles or {}).get(j, 0)):
+            trial = blocks.copy()
+            c = slice_vcycle(n, k, level[0], level, caps, trial, rng, passes, relax)
+            if c < cost:
+                blocks, cost = trial, c
     return blocks, cost
+
+
+def block_level(score: np.ndarray | None, n: int) -> int:
+    """The level of :func:`time_levels` whose slices are the circuit's blocks: 1 when its
+    first level merged runs of slices, else 0 (the finest)."""
+    if score is None or score.shape[0] < 2:
+        return 0
+    return int((score[1:] >= 0.75 * n).any())
+
+
+def _grouped_contraction(cluster: np.ndarray, nc: int, vw, ep, pn, ew, vgroup, ng: int):
+    """Contract ``cluster`` with the coarse vertices numbered so that the weighted ones come
+    group by group (contiguous, as :func:`slice_refine` needs) and weightless ones last.
+    Returns ``(cluster, (vw, eptr, epin, eweight, vptr, vedge), gptr, vgroup)``."""
+    cw = np.bincount(cluster, weights=vw, minlength=nc).astype(np.int64)
+    cg = np.full(nc, ng, dtype=np.int64)
+    heavy = vw > 0
+    cg[cluster[heavy]] = vgroup[heavy]
+    order = np.lexsort((np.arange(nc), cg))
+    rank = np.empty(nc, dtype=np.int64)
+    rank[order] = np.arange(nc, dtype=np.int64)
+    cluster = rank[cluster]
+    gsorted = cg[order]
+    gptr = np.searchsorted(gsorted, np.arange(ng + 1), side="left").astype(np.int64)
+    cgrp = np.where(gsorted < ng, gsorted, 0)
+    cw2, cptr, cpin, cwt, cvptr, cvedge, _ = contract(nc, cluster, vw, ep, pn, ew, vgroup)
+    return cluster, (cw2, cptr, cpin, cwt, cvptr, cvedge), gptr, cgrp
+
+
+def slice_vcycle(n: int, k: int, T: int, level, caps: np.ndarray, blocks: np.ndarray,
+                 rng: np.random.Generator, passes: int, relax=RELAX,
+                 coarsest: int = 0) -> int:
+    """One V-cycle within slices on a time level (as
+    :func:`araqne.partitioner.multilevel.v_cycle`: rated matchings of vertices of one slice
+    and one QPU, so that partners move together), refined on every level with
+    :func:`slice_refine` (:data:`RELAX` on the finest); ``blocks`` improved in place, its
+    km1 returned."""
+    _, vw, ep, pn, ew, vp, ve, vg, _ = level
+    gptr = np.arange(T + 1, dtype=np.int64) * n
+    coarsest = coarsest or max(40 * k, 200)
+    max_weight = max(1, int(caps.min()) // 4)
+    cur = (vw, ep, pn, ew, vp, ve)
+    cur_g, cur_gptr, cur_blocks = vg, gptr, blocks
+    levels = []
+    while cur[0].shape[0] > coarsest:
+        vw_, ep_, pn_, ew_, vp_, ve_ = cur
+        order = rng.permutation(vw_.shape[0]).astype(np.int64)
+        cluster, nc = match_in_blocks(vw_, ep_, pn_, vp_, ve_, ew_, cur_blocks, order,
+                                      max_weight, 4096, cur_g)
+        if nc > 0.92 * vw_.shape[0]:
+            break
+        cluster, coarse, cgptr, cg = _grouped_contraction(cluster, nc, vw_, ep_, pn_, ew_,
+                                                          cur_g, T)
+        cb = np.empty(nc, dtype=np.int64)
+        cb[cluster] = cur_blocks
+        levels.append((cur, cur_gptr, cur_blocks, cluster))
+        cur, cur_g, cur_gptr, cur_blocks = coarse, cg, cgptr, cb
+    cost = 0
+    while True:
+        vw_, ep_, pn_, ew_, vp_, ve_ = cur
+        stall = max(100, vw_.shape[0] // 10)
+        for extra in (relax if not levels else (0,)):
+            cap = caps + extra
+            if rebalance(k, cur_gptr, vw_, ep_, pn_, vp_, ve_, ew_, cap, cur_blocks):
+                cost = int(slice_refine(k, cur_gptr, vw_, ep_, pn_, vp_, ve_, ew_, cap,
+                                        cur_blocks, passes, stall))
+        if not levels:
+            break
+        fine, fgptr, fblocks, cluster = levels.pop()
+        fblocks[:] = cur_blocks[cluster]
+        cur, cur_gptr, cur_blocks = fine, fgptr, fblocks
+    return cost
+
+
+def colocation_levels(circ: Circuit, starts: np.ndarray, score: np.ndarray | None = None
+                      ) -> list:
+    """:func:`time_levels` of the interaction hypergraph over (qubit, slice) vertices: one
+    2-pin hyperedge per two-qubit gate between its operands in its slice and one per move
+    (the model in which every gate has both operands on one QPU and only moves pay)."""
+    from ..hypergraph import Hypergraph
+    n = circ.num_qubits
+    T = int(starts.shape[0])
+    nq = n * T
+    op_slice = (np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1).astype(
+        np.int64)
+    two = np.flatnonzero(KIND_NQ[circ.kind] == 2)
+    s0 = circ.qptr[two]
+    a = op_slice[two] * n + circ.qargs[s0]
+    b = op_slice[two] * n + circ.qargs[s0 + 1]
+    src = np.arange(n * (T - 1), dtype=np.int64)
+    ea = np.concatenate([a, src])
+    eb = np.concatenate([b, src + n])
+    ne = ea.shape[0]
+    pe = np.repeat(np.arange(ne, dtype=np.int64), 2)
+    pv = np.stack([ea, eb], axis=1).reshape(-1)
+    eptr, vptr, vedge = incidence(pe, pv, ne, nq)
+    graph = Hypergraph(num_qubits=nq, num_gates=0, eptr=eptr, epin=pv, vptr=vptr, vedge=vedge,
+                       eweight=np.ones(ne, dtype=np.int64), vweight=np.ones(nq, dtype=np.int64),
+                       gate_qubits=np.zeros((0, 2), dtype=np.int64),
+                       gate_edges=np.zeros((0, 2), dtype=np.int64),
+                       op_anchor=np.zeros(0, dtype=np.int64), roots=np.zeros(ne, dtype=np.int64),
+                       espan=np.zeros(ne, dtype=np.int64))
+    return time_levels(graph, np.arange(nq, dtype=np.int64) // n, n, T, score)
 
 
 def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarray,
                     gate_qpu: np.ndarray, layers_per_slice: int = 1,
-                    passes: int = 8, cycles: int = 4, seed: int = 0,
-                    extended: bool = True, colocate: bool = False,
-                    offset: int = 0, restarts: int = 4) -> TeleportPlan:
+                    passes: int = 8, cycles: int = 2, seed: int = 0,
+                    extended: bool = True, colocate: bool = True,
+                    offset: int = 0, restarts: int = 0, adaptive: bool = True) -> TeleportPlan:
     """Refine a static placement into one where qubits may teleport between slices.
 
-    Multilevel in time (:func:`time_levels`): from a static placement (one slice), the
-    placement is projected onto ever finer slices and refined on each with k-way FM, so
-    that a qubit first moves for long stretches, then for shorter ones.  The given static
-    placement and ``restarts`` static placements partitioned anew (multilevel, on the
-    coarsest level) are each carried down; the best is then refined with V-cycles within
-    slices.
+    Multilevel in time (:func:`time_levels`, DisQCO's coarsening): from a static placement
+    (one slice) the placement is projected onto ever finer slices and refined on each
+    (:func:`refine_relaxed`), so that qubits first move for long stretches, then shorter
+    ones.  Two starts are carried down: the given static placement in the packet model, and
+    (``colocate``) the same in the interaction model where qubits follow their partners
+    (:func:`colocation_levels`, then :func:`slice_vcycle` there).  The better, in the packet
+    model, gets ``cycles`` V-cycles within slices (:func:`slice_vcycle`: partners move
+    together).
 
     Parameters
     ----------
@@ -399,10 +685,9 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     layers_per_slice : int
         Layers of two-qubit gates per slice.
     passes : int
-        FM passes at most per level.
+        FM passes at most per level (and per capacity of :data:`RELAX`).
     cycles : int
-        Multilevel V-cycles at the end (coarsening within slices,
-        :func:`araqne.partitioner.multilevel.multilevel_refine`); 0 for none.
+        V-cycles within slices at the end (and on the interaction model); 0 for none.
     seed : int
         Seed of the fresh static placements and of the V-cycles' matchings.
     extended : bool
@@ -410,12 +695,15 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
         the exact cost, moves nested in windows included) rather than split at every
         boundary (:func:`sliced_hypergraph`).
     colocate : bool
-        Also refine :func:`colocation_start` (qubits follow their partners) and keep the
-        better plan.
+        Also start from the interaction model (qubits follow their partners).
     offset : int
         Phase of the slice boundaries (:func:`slice_starts`).
     restarts : int
-        Fresh static placements tried besides the given one.
+        Fresh static placements (multilevel, on the coarsest level) carried down besides the
+        given one.
+    adaptive : bool
+        Merge slices across the boundaries of :func:`boundary_scores` first (else in fixed
+        pairs).
 
     Returns
     -------
@@ -426,12 +714,14 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     caps = capacities.astype(np.int64)
     starts = slice_starts(circ, layers_per_slice, offset)
     T = int(starts.shape[0])
+    packets = find_windows(circ)
     if extended:
-        hg, vgroup = extended_hypergraph(circ, starts)
+        hg, vgroup = extended_hypergraph(circ, starts, packets)
     else:
         hg, vgroup, _ = sliced_hypergraph(circ, starts)
     nq = n * T
-    levels = time_levels(hg, vgroup, n, T)
+    score = boundary_scores(circ, starts, packets) if adaptive else None
+    levels = time_levels(hg, vgroup, n, T, score)
     top = levels[-1]
     static = np.empty(n + hg.num_gates, dtype=np.int64)
     static[:n] = assignment
@@ -444,17 +734,36 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
         if v_cycle(top[2], top[3], top[5], top[6], top[4], top[1], caps, fresh, rng,
                    fresh=True, vgroup=top[7], ngroups=1) >= 0:
             tops.append(fresh)
-    cands = [uncoarsen_in_time(levels, k, caps, b, passes) for b in tops]
+    cands = [uncoarsen_in_time(levels, n, k, caps, b, passes) for b in tops]
     if colocate and T > 1:
-        start = colocation_start(circ, starts, capacities, assignment, hg, seed)
-        cost = int(detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight,
-                                 levels[0][1], caps, start, passes,
-                                 max(200, start.shape[0] // 10), vgroup, T))
-        cands.append((start, cost))
+        # qubits follow their partners, in the interaction model: multilevel in time, and
+        # flat from the static placement on the circuit's blocks, each with V-cycles within
+        # slices there; then refined in the packet model, free gates beside their first qubit
+        clevels = colocation_levels(circ, starts, score)
+        bl = block_level(score, n)
+        places = [uncoarsen_in_time(clevels, n, k, caps, assignment.astype(np.int64).copy(),
+                                    passes, vcycles={bl: cycles}, rng=rng)[0]]
+        if bl > 0:  # the circuit has blocks of several slices: also flat on them
+            flat = np.tile(assignment.astype(np.int64), clevels[bl][0])
+            flat, _ = uncoarsen_in_time(clevels[:bl + 1], n, k, caps, flat, passes,
+                                        relax=(0,), vcycles={bl: cycles}, rng=rng)
+            places.append(flat)
+        op_slice = np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1
+        gate_ops = np.flatnonzero(hg.op_anchor >= nq)
+        first = circ.qargs[circ.qptr[gate_ops]]
+        for place in places:
+            start = np.empty(nq + hg.num_gates, dtype=np.int64)
+            start[:nq] = place
+            start[hg.op_anchor[gate_ops]] = place[op_slice[gate_ops] * n + first]
+            cands.append((start, refine_relaxed(n, k, T, levels[0], caps, start, passes)))
     blocks, km1 = min(cands, key=lambda c: c[1])
-    if cycles:
-        blocks, km1 = multilevel_refine(hg, capacities, blocks, seed=seed, cycles=cycles,
-                                        vgroup=vgroup, ngroups=T)
+    if _DEBUG:
+        print('cands', [c[1] for c in cands])
+    for _ in range(cycles):
+        trial = blocks.copy()
+        cost = slice_vcycle(n, k, T, levels[0], caps, trial, rng, passes)
+        if cost < km1:
+            blocks, km1 = trial, cost
     return plan_of_blocks(circ, starts, hg, blocks, caps, int(km1))
 
 
@@ -482,3 +791,216 @@ def plan_of_blocks(circ: Circuit, starts: np.ndarray, hg, blocks: np.ndarray,
     new_gate_qpu = new_gate_qpu.astype(np.int64)
     new_gate_qpu[anchored] = blocks[hg.op_anchor[anchored]]
     return TeleportPlan(loc[0].copy(), new_gate_qpu, moves, int(km1))
+
+
+@njit(cache=True)
+def _evacuate(src, grp, gptr, vweight, k, moved, blocks, vptr, vedge, cnt, eweight, load, cap,
+              gains):
+    """Best (vertex, target, gain) moving a weighted vertex of group ``grp`` other than
+    ``moved`` out of QPU ``src`` into a QPU with room for it in that group (vertex -1 if
+    none)."""
+    best_v = -1
+    best_t = -1
+    best_g = 0
+    base = grp * k
+    for u in range(gptr[grp], gptr[grp + 1]):
+        if u == moved or blocks[u] != src:
+            continue
+        _gains(u, k, blocks, vptr, vedge, cnt, eweight, gains)
+        w = vweight[u]
+        for p in range(k):
+            if p != src and load[base + p] + w <= cap[p]:
+                if best_v < 0 or gains[p] > best_g:
+                    best_v = u
+                    best_t = p
+                    best_g = gains[p]
+    return best_v, best_t, best_g
+
+
+@njit(cache=True)
+def _apply(v, t, k, blocks, vptr, vedge, cnt, load, grp, w):
+    s = blocks[v]
+    blocks[v] = t
+    if grp >= 0:
+        load[grp * k + s] -= w
+        load[grp * k + t] += w
+    for i in range(vptr[v], vptr[v + 1]):
+        e = vedge[i]
+        cnt[e * k + s] -= 1
+        cnt[e * k + t] += 1
+    return s
+
+
+@njit(cache=True)
+def _groups(gptr, nv):
+    ng = gptr.shape[0] - 1
+    vgroup = np.full(nv, -1, dtype=np.int64)
+    for g in range(ng):
+        for v in range(gptr[g], gptr[g + 1]):
+            vgroup[v] = g
+    return vgroup
+
+
+@njit(cache=True)
+def rebalance(k, gptr, vweight, eptr, epin, vptr, vedge, eweight, cap, blocks):
+    """Make a placement fit ``cap`` in every group, in place: while a QPU holds too much
+    weight in a group, the vertex of that group whose move to a QPU with room there costs
+    least moves.  Groups are contiguous vertex ranges ``gptr[g] .. gptr[g + 1] - 1`` (the
+    weighted vertices; the rest weigh 0).  Returns False when some group cannot fit."""
+    ng = gptr.shape[0] - 1
+    cnt = block_counts(k, eptr, epin, blocks)
+    load = np.zeros(ng * k, dtype=np.int64)
+    for g in range(ng):
+        for v in range(gptr[g], gptr[g + 1]):
+            load[g * k + blocks[v]] += vweight[v]
+    gains = np.zeros(k, dtype=np.int64)
+    for g in range(ng):
+        for p in range(k):
+            while load[g * k + p] > cap[p]:
+                u, t, _ = _evacuate(p, g, gptr, vweight, k, -1, blocks, vptr, vedge, cnt,
+                                    eweight, load, cap, gains)
+                if u < 0:
+                    return False
+                _apply(u, t, k, blocks, vptr, vedge, cnt, load, g, vweight[u])
+    return True
+
+
+@njit(cache=True)
+def slice_refine(k, gptr, vweight, eptr, epin, vptr, vedge, eweight, cap, blocks, max_passes,
+                 max_stall):
+    """k-way FM on a time-sliced hypergraph, in place; returns its km1.
+
+    Weighted vertices come in capacity groups of contiguous ranges (``gptr``: group ``g`` is
+    ``gptr[g] .. gptr[g + 1] - 1``, a time slice, ``cap`` per QPU in each); the vertices
+    after them weigh 0 (free gates, anywhere).  As
+    :func:`araqne.partitioner.detach.detach_refine` (lazy max-heap of best moves, a move
+    that overfills a QPU at once followed by the best move of another vertex of its group out
+    of it, rollback to the best balanced prefix), but a swap scans one group only and balance
+    is kept as a count of overfull (group, QPU) pairs.
+    """
+    nv = blocks.shape[0]
+    ng = gptr.shape[0] - 1
+    cnt = block_counts(k, eptr, epin, blocks)
+    load = np.zeros(ng * k, dtype=np.int64)
+    vgroup = _groups(gptr, nv)
+    slack = 0
+    for v in range(gptr[ng]):
+        load[vgroup[v] * k + blocks[v]] += vweight[v]
+        if vweight[v] > slack:
+            slack = vweight[v]
+    over = 0
+    for i in range(ng * k):
+        if load[i] > cap[i % k]:
+            over += 1
+    cur = km1_of_counts(cnt, k, eweight)
+    gains = np.zeros(k, dtype=np.int64)
+    locked = np.zeros(nv, dtype=np.bool_)
+    mv_v = np.empty(2 * nv + 2, dtype=np.int64)
+    mv_from = np.empty(2 * nv + 2, dtype=np.int64)
+    heap_cap = 16 * nv + 64
+    hkey = np.empty(heap_cap, dtype=np.int64)
+    hitem = np.empty(heap_cap, dtype=np.int64)
+    scale = 2 * nv + 2
+    gv = np.zeros(nv, dtype=np.int64)  # vgroup for _best_move (gates: group 0, weight 0)
+    for v in range(nv):
+        gv[v] = vgroup[v] if vgroup[v] >= 0 else 0
+    for _ in range(max_passes):
+        start = cur
+        locked[:] = False
+        hsize = 0
+        for v in range(nv):
+            # boundary vertices only (an incident hyperedge with pins elsewhere); the others
+            # are queued when a neighbour's move makes them so
+            s = blocks[v]
+            cut = False
+            for i in range(vptr[v], vptr[v + 1]):
+                e = vedge[i]
+                if cnt[e * k + s] < eptr[e + 1] - eptr[e]:
+                    cut = True
+                    break
+            if not cut:
+                continue
+            t, g = _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight,
+                              slack, gains, gv)
+            if t >= 0:
+                hsize = _push(hkey, hitem, hsize, g * scale + (nv - v), v)
+        nmoves = 0
+        best = cur
+        best_len = 0
+        while hsize > 0:
+            key = hkey[0]
+            v = hitem[0]
+            hsize = _pop(hkey, hitem, hsize)
+            if locked[v]:
+                continue
+            t, g = _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight,
+                              slack, gains, gv)
+            if t < 0:
+                continue
+            if g * scale + (nv - v) != key:  # stale entry: queue the current one
+                if hsize < heap_cap:
+                    hsize = _push(hkey, hitem, hsize, g * scale + (nv - v), v)
+                continue
+            for step in range(2):
+                if step == 1:
+                    grp = vgroup[v]
+                    if grp < 0 or load[grp * k + t] <= cap[t]:
+                        break
+                    v, t, g = _evacuate(t, grp, gptr, vweight, k, v, blocks, vptr, vedge, cnt,
+                                        eweight, load, cap, gains)
+                    if v < 0:
+                        break
+                grp = vgroup[v]
+                w = vweight[v]
+                s = blocks[v]
+                if grp >= 0 and w > 0:
+                    i_s = grp * k + s
+                    i_t = grp * k + t
+                    if load[i_s] > cap[s] and load[i_s] - w <= cap[s]:
+                        over -= 1
+                    if load[i_t] <= cap[t] and load[i_t] + w > cap[t]:
+                        over += 1
+                _apply(v, t, k, blocks, vptr, vedge, cnt, load, grp, w)
+                cur -= g
+                locked[v] = True
+                mv_v[nmoves] = v
+                mv_from[nmoves] = s
+                nmoves += 1
+                for i in range(vptr[v], vptr[v + 1]):
+                    e = vedge[i]
+                    a = cnt[e * k + s]
+                    b = cnt[e * k + t]
+                    if a <= 1 or b <= 2:  # a gain of some pin of e changed
+                        for j in range(eptr[e], eptr[e + 1]):
+                            u = epin[j]
+                            if not locked[u] and hsize < heap_cap:
+                                tu, gu = _best_move(u, k, blocks, vptr, vedge, cnt, eweight,
+                                                    load, cap, vweight, slack, gains, gv)
+                                if tu >= 0:
+                                    hsize = _push(hkey, hitem, hsize, gu * scale + (nv - u), u)
+            if over > 0:
+                break
+            if cur < best:
+                best = cur
+                best_len = nmoves
+            if nmoves - best_len > max_stall:
+                break
+            if hsize + nv >= heap_cap:  # compact: keep one fresh entry per unlocked vertex
+                hsize = 0
+                for u in range(nv):
+                    if not locked[u]:
+                        tu, gu = _best_move(u, k, blocks, vptr, vedge, cnt, eweight, load, cap,
+                                            vweight, slack, gains, gv)
+                        if tu >= 0:
+                            hsize = _push(hkey, hitem, hsize, gu * scale + (nv - u), u)
+        for i in range(nmoves - 1, best_len - 1, -1):
+            v = mv_v[i]
+            _apply(v, mv_from[i], k, blocks, vptr, vedge, cnt, load, vgroup[v], vweight[v])
+        over = 0
+        for i in range(ng * k):
+            if load[i] > cap[i % k]:
+                over += 1
+        cur = best
+        if cur >= start:
+            break
+    return cur
