@@ -541,8 +541,9 @@ TELEPORT_MAX_OPS = 300_000
 """Largest circuit on which state teleportation (qubits changing QPU between time slices) is
 searched; every candidate is emitted to count its Bell pairs."""
 
-TELEPORT_SLICES = (1,)
-"""Layers of two-qubit gates per time slice tried by the teleportation search."""
+TELEPORT_SLICES = (None,)
+"""Layers of two-qubit gates per time slice tried by the teleportation search (``None``:
+chosen by :func:`araqne.partitioner.timesliced.teleport_search`)."""
 
 TELEPORT_RESTARTS = 0
 """Fresh static placements carried down the time levels besides the static result, per
@@ -582,9 +583,10 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
     for o, (c, _, _, gq) in enumerate(orders):
         for layers in TELEPORT_SLICES:
             plan = teleport_search(c, caps, result.assignment, gq, layers_per_slice=layers,
-                                   cycles=cycles, seed=seed, restarts=restarts)
+                                   cycles=cycles, seed=seed, restarts=restarts, rounds=None,
+                                   budget=effort)
             plans.append((plan.km1, o, layers, plan))
-    plans.sort(key=lambda x: x[:3])
+    plans.sort(key=lambda x: (x[0], x[1]))
     for km1, o, _, plan in plans[:1]:
         if not plan.moves or km1 >= best_e:
             continue

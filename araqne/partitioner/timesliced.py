@@ -511,6 +511,27 @@ def time_levels(hg, vgroup: np.ndarray, n: int, T: int, score: np.ndarray | None
 
 
 _DEBUG = False
+DEPTH = 3
+STATIC_MAX = 30_000
+"""Largest number of (qubit, slice) vertices for which the static placement is also carried
+down the time levels of the packet model (the interaction model's starts always win on the
+benchmarks; this one is a cheap safety net on small circuits)."""
+FLAT_MAX = 20_000
+"""Largest number of (qubit, slice) vertices for which :func:`colocation_start` also runs on
+the circuit's blocks (it refines with the general kernels, slow on large hypergraphs)."""
+MIN_SLICES = 4
+STALL = 10
+WIDE_MIN = 40_000
+"""(qubit, layer) vertices from which a circuit without blocks spanning layers is cut into
+slices of two layers (``layers_per_slice=None``)."""
+ROUNDS = 16
+"""Most iterated V-cycles in time (:func:`time_vcycles`) with ``rounds=None``."""
+ROUND_WORK = 50_000_000
+"""Rounds of :func:`time_vcycles` times pins of the time-extended hypergraph times qubits
+(a swap scans a slice), at most, with ``rounds=None``: 10 rounds on CP-128, one on
+CP-256."""
+"""Time levels with fewer slices are not refined on the way down (the static start already
+suits them; their dense coarse graphs are slow)."""
 RELAX = (2, 1, 0)
 """Extra data qubits per QPU allowed while refining each time level, in turn (the last is
 the real capacity): with one free slot per QPU, moves must come in exchanges that single
@@ -530,7 +551,7 @@ def refine_relaxed(n: int, k: int, T: int, level, caps: np.ndarray, blocks: np.n
         if not rebalance(k, gptr, vw, ep, pn, vp, ve, ew, cap, blocks):
             continue
         cost = int(slice_refine(k, gptr, vw, ep, pn, vp, ve, ew, cap, blocks, passes,
-                                max(200, vw.shape[0] // 10)))
+                                max(200, vw.shape[0] // STALL)))
     return cost
 
 
@@ -546,6 +567,8 @@ def uncoarsen_in_time(levels: list, n: int, k: int, caps: np.ndarray, blocks: np
         level = levels[j]
         if j < len(levels) - 1:
             blocks = blocks[level[8]]
+        if level[0] < MIN_SLICES and j > 0:  # a (nearly) static level: the start is good
+            continue
         cost = refine_relaxed(n, k, level[0], level, caps, blocks, passes, relax)
         for _ in range((vcycles or {}).get(j, 0)):
             trial = blocks.copy()
@@ -553,6 +576,29 @@ def uncoarsen_in_time(levels: list, n: int, k: int, caps: np.ndarray, blocks: np
             if c < cost:
                 blocks, cost = trial, c
     return blocks, cost
+
+
+def time_vcycles(levels: list, n: int, k: int, caps: np.ndarray, blocks: np.ndarray,
+                 km1: int, rng: np.random.Generator, rounds: int, passes: int,
+                 relax=RELAX, depth: int = 3) -> tuple[np.ndarray, int]:
+    """Iterated V-cycles in time: ``rounds`` times, coarsen the finest placement to a random
+    level ``1 .. depth`` of :func:`time_levels` (a coarse vertex takes its first slice's
+    QPU), refine back down (:func:`uncoarsen_in_time`) and keep the result when it costs
+    less.  Each coarse level moves whole stretches of a qubit's time line at once, which
+    single-vertex moves of the finer levels cannot.  Returns the best placement and km1."""
+    depth = min(depth, len(levels) - 1)
+    for _ in range(rounds if depth > 0 else 0):
+        j = int(rng.integers(1, depth + 1))
+        b = blocks
+        for lev in range(j):
+            cluster = levels[lev][8]
+            coarse = np.empty(levels[lev + 1][1].shape[0], dtype=np.int64)
+            coarse[cluster[::-1]] = b[::-1]  # the first member of each cluster wins
+            b = coarse
+        trial, cost = uncoarsen_in_time(levels[:j + 1], n, k, caps, b, passes, relax)
+        if cost < km1:
+            blocks, km1 = trial, cost
+    return blocks, km1
 
 
 def block_level(score: np.ndarray | None, n: int) -> int:
@@ -613,7 +659,7 @@ def slice_vcycle(n: int, k: int, T: int, level, caps: np.ndarray, blocks: np.nda
     cost = 0
     while True:
         vw_, ep_, pn_, ew_, vp_, ve_ = cur
-        stall = max(100, vw_.shape[0] // 10)
+        stall = max(100, vw_.shape[0] // STALL)
         for extra in (relax if not levels else (0,)):
             cap = caps + extra
             if rebalance(k, cur_gptr, vw_, ep_, pn_, vp_, ve_, ew_, cap, cur_blocks):
@@ -659,10 +705,12 @@ def colocation_levels(circ: Circuit, starts: np.ndarray, score: np.ndarray | Non
 
 
 def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarray,
-                    gate_qpu: np.ndarray, layers_per_slice: int = 1,
+                    gate_qpu: np.ndarray, layers_per_slice: int | None = 1,
                     passes: int = 8, cycles: int = 2, seed: int = 0,
                     extended: bool = True, colocate: bool = True,
-                    offset: int = 0, restarts: int = 0, adaptive: bool = True) -> TeleportPlan:
+                    offset: int = 0, restarts: int = 0, adaptive: bool = True,
+                    relax=RELAX, rounds: int | None = 8,
+                    budget: float = 1.0) -> TeleportPlan:
     """Refine a static placement into one where qubits may teleport between slices.
 
     Multilevel in time (:func:`time_levels`, DisQCO's coarsening): from a static placement
@@ -682,8 +730,10 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
         Data qubits of every QPU (in every slice).
     assignment, gate_qpu : ndarray of int64
         A static placement (QPU of every qubit, QPU of every operation).
-    layers_per_slice : int
-        Layers of two-qubit gates per slice.
+    layers_per_slice : int or None
+        Layers of two-qubit gates per slice; ``None``: one, or two on a circuit of more than
+        ``WIDE_MIN`` (qubit, layer) vertices without blocks spanning layers
+        (:func:`block_level`).
     passes : int
         FM passes at most per level (and per capacity of :data:`RELAX`).
     cycles : int
@@ -699,11 +749,18 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     offset : int
         Phase of the slice boundaries (:func:`slice_starts`).
     restarts : int
-        Fresh static placements (multilevel, on the coarsest level) carried down besides the
-        given one.
+        Fresh static placements of the interaction model (multilevel, on its coarsest
+        level) carried down besides the given one.
     adaptive : bool
         Merge slices across the boundaries of :func:`boundary_scores` first (else in fixed
         pairs).
+    relax : sequence of int
+        Extra capacity per refinement of each level (:data:`RELAX`).
+    rounds : int or None
+        Iterated V-cycles in time at the end (:func:`time_vcycles`); ``None``: ``ROUNDS``
+        at most, fewer on large hypergraphs (``ROUND_WORK``), both times ``budget``.
+    budget : float
+        Scale of the work budget of ``rounds=None``.
 
     Returns
     -------
@@ -712,42 +769,61 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     n = circ.num_qubits
     k = int(capacities.shape[0])
     caps = capacities.astype(np.int64)
-    starts = slice_starts(circ, layers_per_slice, offset)
-    T = int(starts.shape[0])
     packets = find_windows(circ)
+    auto = layers_per_slice is None
+    starts = slice_starts(circ, 1 if auto else layers_per_slice, offset)
+    score = boundary_scores(circ, starts, packets) if adaptive else None
+    if auto and n * starts.shape[0] > WIDE_MIN and block_level(
+            boundary_scores(circ, starts, packets), n) == 0:
+        # no blocks spanning slices: slices of two layers halve the work
+        starts = slice_starts(circ, 2, offset)
+        score = boundary_scores(circ, starts, packets) if adaptive else None
+    T = int(starts.shape[0])
     if extended:
         hg, vgroup = extended_hypergraph(circ, starts, packets)
     else:
         hg, vgroup, _ = sliced_hypergraph(circ, starts)
     nq = n * T
-    score = boundary_scores(circ, starts, packets) if adaptive else None
     levels = time_levels(hg, vgroup, n, T, score)
-    top = levels[-1]
+    if rounds is None:  # iterated V-cycles within a work budget
+        work = max(1, int(hg.epin.shape[0]) * n)
+        rounds = int(min(ROUNDS * budget, ROUND_WORK * budget // work))
     static = np.empty(n + hg.num_gates, dtype=np.int64)
     static[:n] = assignment
     two = hg.op_anchor >= nq
     static[hg.op_anchor[two] - nq + n] = gate_qpu[two]
-    tops = [static]
     rng = np.random.default_rng(seed)
-    for _ in range(restarts):
-        fresh = np.zeros(n + hg.num_gates, dtype=np.int64)
-        if v_cycle(top[2], top[3], top[5], top[6], top[4], top[1], caps, fresh, rng,
-                   fresh=True, vgroup=top[7], ngroups=1) >= 0:
-            tops.append(fresh)
-    cands = [uncoarsen_in_time(levels, n, k, caps, b, passes) for b in tops]
+    cands = []
+    if nq <= STATIC_MAX or not colocate or T == 1:
+        cands.append(uncoarsen_in_time(levels, n, k, caps, static, passes, relax))
     if colocate and T > 1:
-        # qubits follow their partners, in the interaction model: multilevel in time, and
-        # flat from the static placement on the circuit's blocks, each with V-cycles within
-        # slices there; then refined in the packet model, free gates beside their first qubit
+        # qubits follow their partners, in the interaction model: multilevel in time (from
+        # the static placement and from ``restarts`` fresh ones), and flat from the static
+        # placement on the circuit's blocks, each with V-cycles within slices there; then
+        # refined in the packet model, free gates beside their first qubit
         clevels = colocation_levels(circ, starts, score)
         bl = block_level(score, n)
-        places = [uncoarsen_in_time(clevels, n, k, caps, assignment.astype(np.int64).copy(),
-                                    passes, vcycles={bl: cycles}, rng=rng)[0]]
+        tops = [assignment.astype(np.int64).copy()]
+        top = clevels[-1]
+        for _ in range(restarts):
+            fresh = np.zeros(n, dtype=np.int64)
+            if v_cycle(top[2], top[3], top[5], top[6], top[4], top[1], caps, fresh, rng,
+                       fresh=True, vgroup=top[7], ngroups=1) >= 0:
+                tops.append(fresh)
+        places = [uncoarsen_in_time(clevels, n, k, caps, t, passes, relax, vcycles={bl: cycles},
+                                    rng=rng)[0] for t in tops]
         if bl > 0:  # the circuit has blocks of several slices: also flat on them
             flat = np.tile(assignment.astype(np.int64), clevels[bl][0])
             flat, _ = uncoarsen_in_time(clevels[:bl + 1], n, k, caps, flat, passes,
                                         relax=(0,), vcycles={bl: cycles}, rng=rng)
             places.append(flat)
+            if nq <= FLAT_MAX:  # and the flat FM plus V-cycles of colocation_start there
+                to_block = clevels[0][8][:nq]
+                first_of_block = np.flatnonzero(np.diff(to_block[::n], prepend=-1) > 0)
+                bstarts = starts[first_of_block]
+                bhg, _ = extended_hypergraph(circ, bstarts, packets)
+                bplace = colocation_start(circ, bstarts, capacities, assignment, bhg, seed)
+                places.append(bplace[to_block])
         op_slice = np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1
         gate_ops = np.flatnonzero(hg.op_anchor >= nq)
         first = circ.qargs[circ.qptr[gate_ops]]
@@ -755,15 +831,18 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
             start = np.empty(nq + hg.num_gates, dtype=np.int64)
             start[:nq] = place
             start[hg.op_anchor[gate_ops]] = place[op_slice[gate_ops] * n + first]
-            cands.append((start, refine_relaxed(n, k, T, levels[0], caps, start, passes)))
+            cands.append((start, refine_relaxed(n, k, T, levels[0], caps, start, passes,
+                                                relax)))
     blocks, km1 = min(cands, key=lambda c: c[1])
     if _DEBUG:
         print('cands', [c[1] for c in cands])
     for _ in range(cycles):
         trial = blocks.copy()
-        cost = slice_vcycle(n, k, T, levels[0], caps, trial, rng, passes)
+        cost = slice_vcycle(n, k, T, levels[0], caps, trial, rng, passes, relax)
         if cost < km1:
             blocks, km1 = trial, cost
+    blocks, km1 = time_vcycles(levels, n, k, caps, blocks, km1, rng, rounds, passes, relax,
+                               DEPTH)
     return plan_of_blocks(circ, starts, hg, blocks, caps, int(km1))
 
 
