@@ -304,9 +304,10 @@ def emit(circ: Circuit, packets: Packets | None, assignment, gate_qpu, network,
         em = _Emitter(circ, packets, assignment, gate_qpu, network, moves, None)
         em.run()
         out = em.result()
+        em_evictions = em.evictions
         del em
         release_free_memory()
-        if moves:
+        if moves and em_evictions:  # else the run with unlimited comm qubits is the same
             big = [1 << 30] * network.k
             ref = _Emitter(circ, packets, assignment, gate_qpu, network, moves, big)
             ref.run()

@@ -519,6 +519,8 @@ benchmarks; this one is a cheap safety net on small circuits)."""
 FLAT_MAX = 20_000
 """Largest number of (qubit, slice) vertices for which :func:`colocation_start` also runs on
 the circuit's blocks (it refines with the general kernels, slow on large hypergraphs)."""
+LIGHT_RELAX = (1, 0)
+""":data:`RELAX` of large circuits with ``rounds=None`` (see ``ROUND_WORK``)."""
 MIN_SLICES = 4
 STALL = 10
 WIDE_MIN = 40_000
@@ -758,7 +760,8 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
         Extra capacity per refinement of each level (:data:`RELAX`).
     rounds : int or None
         Iterated V-cycles in time at the end (:func:`time_vcycles`); ``None``: ``ROUNDS``
-        at most, fewer on large hypergraphs (``ROUND_WORK``), both times ``budget``.
+        at most, fewer on large hypergraphs (``ROUND_WORK``), both times ``budget``; on the
+        largest, also at most one V-cycle within slices and ``LIGHT_RELAX``.
     budget : float
         Scale of the work budget of ``rounds=None``.
 
@@ -788,6 +791,9 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
     if rounds is None:  # iterated V-cycles within a work budget
         work = max(1, int(hg.epin.shape[0]) * n)
         rounds = int(min(ROUNDS * budget, ROUND_WORK * budget // work))
+        if 2 * work > ROUND_WORK * budget:  # a large circuit: lighter refinement too
+            cycles = min(cycles, 1)
+            relax = LIGHT_RELAX
     static = np.empty(n + hg.num_gates, dtype=np.int64)
     static[:n] = assignment
     two = hg.op_anchor >= nq
