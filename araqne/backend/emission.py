@@ -31,7 +31,16 @@ the naming):
 - Optional state teleportation (``moves``): ``(op_index, qubit, from_qpu, to_qpu)`` teleports the
   qubit right before operation ``op_index``, hop by hop along ``network.path`` (one Bell pair per
   hop, the state waiting in a communication qubit of each intermediate QPU), then swaps it into a
-  free data slot of ``to_qpu``.  Live copies of the qubit's open window are released first.
+  free data slot of ``to_qpu`` (in a cycle of moves between full QPUs it waits in the
+  communication qubit until a slot frees).  Live copies of the qubit's window are released first.
+- Nested moves (all-to-all networks): a move made while a window of the qubit is open (the window
+  has gates before and after it) is not a teleportation: the linked copy of the window on
+  ``to_qpu`` (made now if there is none, one Bell pair) becomes the root, swapped into a data
+  slot, and the old root becomes a copy in a communication qubit if the window uses that QPU
+  again (later gates, or the root coming back), else it is released with its correction on the
+  new root.  Every copy is released at the window's end with its Z (X) correction on the root
+  wherever it then is, so a window costs one Bell pair per QPU it reaches besides the first,
+  as :func:`araqne.objective.cost` counts.
 """
 
 from __future__ import annotations

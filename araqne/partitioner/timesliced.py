@@ -1,20 +1,31 @@
 """State teleportation: a time-sliced packet hypergraph in which qubits may change QPU.
 
-The circuit is cut into time slices at operation indices ``starts[1:]``.  Qubit ``q`` in slice
-``t`` becomes its own vertex ``t * n + q`` (a *virtual qubit*): the virtual circuit is the
-input with every operand renamed so, which splits every window at the slice boundaries, and its
-packet hypergraph (:func:`araqne.hypergraph.build_hypergraph`) is the gate-teleportation part of
-the model.  A 2-pin *move* hyperedge joins ``(q, t)`` and ``(q, t + 1)``: cut, it costs one
-e-bit, the teleportation of ``q``'s state from one QPU to the other between the slices.  Every
-QPU holds at most its capacity of qubits in every slice (one capacity group per slice).
+The circuit is cut into time slices at operation indices ``starts[1:]`` (:func:`slice_starts`,
+layers of two-qubit gates).  Qubit ``q`` in slice ``t`` becomes its own vertex ``t * n + q``.
+In the time-extended hypergraph (:func:`extended_hypergraph`, the model searched) a window
+(packet) is one hyperedge whose root pins are ``(q, t)`` for every slice it spans, and a 2-pin
+*move* hyperedge joins ``(q, t)`` and ``(q, t + 1)`` where that boundary is not inside a window
+of ``q``: cut, it costs one e-bit (a state teleportation).
 
-:func:`teleport_search` starts from a static partition (every slice alike), refines the
-time-sliced hypergraph with the k-way FM of :func:`araqne.partitioner.detach.detach_refine`
-(free gates on any QPU, one capacity per slice) and returns the per-slice placement: the QPU of
-every qubit at the start, the QPU on which every operation runs and the list of moves
-``(op_index, qubit, from_qpu, to_qpu)`` that :func:`araqne.backend.emission.emit` performs.
-Windows that cross a slice boundary without a move stay whole in the emitted programs, so the
-emitted count is at most the model's (it is what gets reported).
+*Nested state teleportation* (DisQCO's objective, made exact): while a window of ``q`` is open,
+``q`` only sees gates diagonal in the window's basis, so its state may be spread over linked
+copies (a GHZ state); moving the root to a QPU is making a copy there (or using the one there)
+and letting the old root be a copy, or releasing it.  So a window costs one e-bit per QPU it
+reaches besides the first (its root's QPUs over its span and its gates' QPUs), whatever the
+root's trajectory: exactly the km1 of its hyperedge, and the moves inside it cost nothing of
+their own.  :func:`araqne.objective.cost` (``moves=``) and the emitted programs
+(:mod:`araqne.backend.emission`) count the same.
+
+:func:`teleport_search` is multilevel in time (DisQCO coarsens consecutive time layers):
+:func:`time_levels` merges slices pairwise, across the boundaries inside the circuit's own
+blocks first (:func:`boundary_scores`), down to one slice (a static placement); a placement is
+projected down and refined on every level with a slice-aware k-way FM (:func:`slice_refine`,
+:func:`refine_relaxed`: first with a free slot more per QPU, then squeezed back), from the
+static placement and from placements of the interaction model in which qubits follow their
+partners (:func:`colocation_levels`); then V-cycles within slices (:func:`slice_vcycle`) and
+iterated V-cycles in time (:func:`time_vcycles`).  Every QPU holds at most its capacity of
+qubits in every slice; the moves of a boundary are ordered into free slots
+(:func:`sequence_moves`; a cycle between full QPUs waits in communication qubits).
 """
 
 from __future__ import annotations
@@ -181,11 +192,13 @@ def extended_hypergraph(circ: Circuit, starts: np.ndarray, packets=None, nested:
     """Time-extended hypergraph: whole windows over (qubit, slice) vertices, plus moves.
 
     Unlike :func:`sliced_hypergraph`, a window is not split at slice boundaries: its root pins
-    are ``(q, t)`` for every slice ``t`` the window spans, so a window whose root stays put
-    costs exactly what the emitted programs pay, and one whose root moves mid-window costs at
-    least one more copy (the emitter then splits it at the move).  Free-gate vertices are those
-    of :func:`araqne.hypergraph.build_hypergraph`; a gate pinned to its partner (role other)
-    pins ``(partner, slice of the gate)``.
+    are ``(q, t)`` for every slice ``t`` the window spans.  With ``nested`` (default) the move
+    hyperedges of boundaries inside a window of their qubit (:func:`inside_windows`) are left
+    out: such a move is carried by the window's linked copies, and the window's km1 (the QPUs
+    its root visits and its gates run on, minus one) is exactly what the emitted programs and
+    :func:`araqne.objective.cost` pay.  Without it every move costs one (an upper bound).
+    Free-gate vertices are those of :func:`araqne.hypergraph.build_hypergraph`; a gate pinned
+    to its partner (role other) pins ``(partner, slice of the gate)``.
 
     Returns ``(hg, vgroup)`` with qubit vertices ``t * n + q`` and ``hg.op_anchor`` in that
     numbering.
@@ -510,8 +523,8 @@ def time_levels(hg, vgroup: np.ndarray, n: int, T: int, score: np.ndarray | None
     return [tuple(lv) for lv in levels]
 
 
-_DEBUG = False
 DEPTH = 3
+"""Deepest time level an iterated V-cycle in time coarsens to (:func:`time_vcycles`)."""
 STATIC_MAX = 30_000
 """Largest number of (qubit, slice) vertices for which the static placement is also carried
 down the time levels of the packet model (the interaction model's starts always win on the
@@ -523,6 +536,7 @@ LIGHT_RELAX = (1, 0)
 """:data:`RELAX` of large circuits with ``rounds=None`` (see ``ROUND_WORK``)."""
 MIN_SLICES = 4
 STALL = 10
+"""FM passes give up after ``vertices / STALL`` moves past their best prefix."""
 WIDE_MIN = 40_000
 """(qubit, layer) vertices from which a circuit without blocks spanning layers is cut into
 slices of two layers (``layers_per_slice=None``)."""
@@ -840,8 +854,6 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
             cands.append((start, refine_relaxed(n, k, T, levels[0], caps, start, passes,
                                                 relax)))
     blocks, km1 = min(cands, key=lambda c: c[1])
-    if _DEBUG:
-        print('cands', [c[1] for c in cands])
     for _ in range(cycles):
         trial = blocks.copy()
         cost = slice_vcycle(n, k, T, levels[0], caps, trial, rng, passes, relax)
