@@ -134,3 +134,27 @@ def test_search_finds_the_model_it_reports():
     em = emit(circ, None, plan.assignment, plan.gate_qpu, net, moves=plan.moves)
     assert plan.km1 == em.ebits == cost(circ, plan.assignment, plan.gate_qpu, net,
                                         moves=plan.moves)
+
+
+@pytest.mark.parametrize("depth,seed", [(24, 4), (40, 5)])
+def test_cp_circuit_end_to_end_model_is_emitted_and_simulates(depth, seed):
+    """Small random CP circuits (DisQCO's family) through :func:`araqne.api.partition`
+    whose plans move qubits inside windows: the reported e-bits are the reference cost of
+    the plan and the emitted ``epr`` count, fewer state teleportations than moves, and the
+    programs simulate to the input."""
+    from qiskit import transpile
+
+    from araqne import suite
+    from araqne.api import check_cost, partition
+    qc = transpile(suite.cp_fraction(8, depth, 0.5, seed=seed), basis_gates=["u", "cp"],
+                   optimization_level=0)
+    net = Network.uniform(2, 5, 3)
+    r = partition(qc, net, seed=0)
+    em = r.emit()
+    assert r.moves
+    assert check_cost(r) == r.ebits_model == em.ebits
+    assert sum(p["protocol"] == "state" for p in em.schedule["pairs"]) < len(r.moves)
+    assert em.ebits < partition(qc, net, seed=0, teleport=False).emit().ebits
+    report = verify_program(qc, em.distributed_qasm, em.layout_initial, em.layout_final,
+                            samples=2, shots=3, seed=1, max_qubits=26)
+    assert report.passed, report.summary()

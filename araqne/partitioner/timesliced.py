@@ -525,7 +525,7 @@ def time_levels(hg, vgroup: np.ndarray, n: int, T: int, score: np.ndarray | None
 
 DEPTH = 3
 """Deepest time level an iterated V-cycle in time coarsens to (:func:`time_vcycles`)."""
-STATIC_MAX = 30_000
+STATIC_MAX = 20_000
 """Largest number of (qubit, slice) vertices for which the static placement is also carried
 down the time levels of the packet model (the interaction model's starts always win on the
 benchmarks; this one is a cheap safety net on small circuits)."""
