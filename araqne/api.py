@@ -483,8 +483,10 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         operations (detached gates are kept only when the emitted programs confirm them).
     teleport : bool
         On an all-to-all network, also search plans in which qubits teleport between time
-        slices (:func:`araqne.partitioner.timesliced.teleport_search`), each move one e-bit;
-        kept when its emitted programs consume fewer Bell pairs (circuits up to
+        slices (:func:`araqne.partitioner.timesliced.teleport_search`): a move costs one
+        e-bit, or none when it happens inside a window of its qubit (the window's linked
+        copy becomes the qubit: nested teleportation); kept when its emitted programs
+        consume fewer Bell pairs (circuits up to
         ``TELEPORT_MAX_OPS`` operations, on clusters with at least one free data qubit: a
         move needs somewhere to land).
     simplify : bool
@@ -608,12 +610,13 @@ TELEPORT_MAX_OPS = 300_000
 """Largest circuit on which state teleportation (qubits changing QPU between time slices) is
 searched; every candidate is emitted to count its Bell pairs."""
 
-TELEPORT_SLICES = (2, 3)
-"""Layers of two-qubit gates per time slice tried by the teleportation search."""
+TELEPORT_SLICES = (None,)
+"""Layers of two-qubit gates per time slice tried by the teleportation search (``None``:
+chosen by :func:`araqne.partitioner.timesliced.teleport_search`)."""
 
-TELEPORT_PROMISE = 1.1
-"""Multilevel V-cycles refine the best flat teleportation plan only when its model is within
-this factor of the static emitted count (else teleporting will not win: packets do)."""
+TELEPORT_RESTARTS = 0
+"""Fresh static placements carried down the time levels besides the static result, per
+unit of effort (:func:`araqne.partitioner.timesliced.teleport_search`)."""
 
 
 def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets: Packets,
@@ -621,55 +624,49 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
               timings: dict) -> PartitionResult:
     """Keep a plan in which qubits teleport between time slices when it emits fewer e-bits.
 
-    Starting from the static result, :func:`araqne.partitioner.timesliced.teleport_search`
-    refines the time-sliced hypergraph with flat FM passes for a few slice lengths and phases,
-    on the input order and on the order by layers
+    :func:`araqne.partitioner.timesliced.teleport_search` (multilevel in time, from the
+    static result) runs on the order by layers
     (:func:`araqne.partitioner.timesliced.layer_permutation`, an equivalent circuit: the
-    result then holds it, and ``source`` the input), then with multilevel V-cycles for the
-    most promising one; a plan whose model beats the static
-    emitted count is emitted (operations in input order, every move a state teleportation)
-    and the one consuming fewest Bell pairs wins.  Its ``ebits_model`` is the
-    count the same programs consume with unlimited communication qubits.
+    result then holds it, and ``source`` the input, unless the input is in that order), for
+    every slice length of ``TELEPORT_SLICES``; the plan of lowest model cost is emitted (moves nested in windows
+    carried by the windows' linked copies) and kept when it consumes fewer Bell pairs than
+    the static result.  Its ``ebits_model`` is the count the same programs consume with
+    unlimited communication qubits.
     """
     best = result
     best_e = result.emit().ebits
     # the input order, and the order by layers of two-qubit gates (slices then hold whole
     # layers whatever order the input lists its gates in)
-    orders = [(circ, packets, hg, result.gate_qpu)]
     perm = layer_permutation(circ)
-    if not np.array_equal(perm, np.arange(circ.num_ops)):
+    if np.array_equal(perm, np.arange(circ.num_ops)):
+        orders = [(circ, packets, hg, result.gate_qpu)]
+    else:
         from .reorder import apply_permutation
         sorted_circ = apply_permutation(circ, perm)
         sorted_packets = find_windows(sorted_circ)
-        orders.append((sorted_circ, sorted_packets,
-                       build_hypergraph(sorted_circ, sorted_packets), result.gate_qpu[perm]))
-    # flat FM for every order, slice length and phase; then V-cycles for the most promising
-    flat = []
+        orders = [(sorted_circ, sorted_packets, build_hypergraph(sorted_circ, sorted_packets),
+                   result.gate_qpu[perm])]
+    restarts = max(0, int(round(TELEPORT_RESTARTS * effort)))
+    cycles = max(1, int(round(2 * effort)))
+    plans = []
     for o, (c, _, _, gq) in enumerate(orders):
         for layers in TELEPORT_SLICES:
-            for offset in range(layers):
-                plan = teleport_search(c, caps, result.assignment, gq, layers_per_slice=layers,
-                                       cycles=0, colocate=False, offset=offset)
-                flat.append((plan.km1, o, layers, offset, plan))
-    km1, o, layers, offset, plan = min(flat, key=lambda x: x[:4])
-    plans = [(o, plan)]
-    if km1 < TELEPORT_PROMISE * best_e:  # worth V-cycles
-        c, _, _, gq = orders[o]
-        cycles = max(1, int(round(4 * effort)))
-        plans.insert(0, (o, teleport_search(c, caps, result.assignment, gq,
-                                            layers_per_slice=layers, cycles=cycles, seed=seed,
-                                            offset=offset)))
-    for o, plan in plans:
-        if not plan.moves or plan.km1 >= best_e:
+            plan = teleport_search(c, caps, result.assignment, gq, layers_per_slice=layers,
+                                   cycles=cycles, seed=seed, restarts=restarts, rounds=None,
+                                   budget=effort)
+            plans.append((plan.km1, o, layers, plan))
+    plans.sort(key=lambda x: (x[0], x[1]))
+    for km1, o, _, plan in plans[:1]:
+        if not plan.moves or km1 >= best_e:
             continue
         c, pk, h, _ = orders[o]
         cand = PartitionResult(c, network, pk, h, plan.assignment, plan.gate_qpu,
                                plan.km1, seed, effort, timings, result.reorder,
-                               moves=plan.moves, source=circ if o else None,
-                               origin=perm if o else None)
+                               moves=plan.moves, source=None if c is circ else circ,
+                               origin=None if c is circ else perm)
         try:
             em = cand.emit()
-        except (InfeasibleError, ValueError):  # e.g. a cycle of moves between full QPUs
+        except (InfeasibleError, ValueError):  # e.g. too few communication qubits
             continue
         cand.ebits_model = int(em.ebits_model)
         if em.ebits < best_e:

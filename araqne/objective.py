@@ -87,9 +87,14 @@ def cost(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequence[int],
         Windows of ``circ`` (computed when omitted).
     moves : sequence of (int, int, int, int), optional
         State teleportations ``(op_index, qubit, from_qpu, to_qpu)`` done right before
-        operation ``op_index`` (``assignment`` is then the placement at the start): each costs
-        the hops of ``network.path`` (one on an all-to-all network), and a window whose root
-        moves is cut there, each piece needing its own copies from the root's QPU of the time.
+        operation ``op_index`` (``assignment`` is then the placement at the start).  On an
+        all-to-all network a move *nested* in a window of its qubit (the window has a gate
+        before ``op_index`` and one at or after it) costs nothing of its own: while the window
+        lasts the qubit's state is spread over linked copies, so the window costs one e-bit
+        per QPU it reaches besides the first (its root's QPUs over its span and the QPUs its
+        gates run on); any other move costs one.  On a general network every move costs the
+        hops of ``network.path`` and a window whose root moves is cut there, each piece
+        needing its own copies from the root's QPU of the time.
 
     Returns
     -------
@@ -120,6 +125,8 @@ def _cost_with_moves(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequenc
     if packets is None:
         packets = find_windows(circ)
     general = network is not None and not network.all_to_all
+    if not general:
+        return _nested_cost(circ, assignment, gate_qpu, packets, moves)
     where = [int(a) for a in assignment]
     piece = [0] * circ.num_qubits  # moves of each qubit so far: its windows' piece number
     at_op: dict[int, list] = {}
@@ -165,3 +172,57 @@ def _cost_with_moves(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequenc
         else:
             total += len(targets)
     return total
+
+
+def _nested_cost(circ: Circuit, assignment: Sequence[int], gate_qpu: Sequence[int],
+                 packets: Packets, moves: Sequence) -> int:
+    """:func:`cost` with moves on an all-to-all network (nested state teleportation).
+
+    Walks the operations in order.  Window ``w`` reaches ``reach[w]``: its root's QPU at its
+    first gate, every QPU its root is moved to while ``w`` is open (between its first and
+    last two-qubit gate) and every QPU one of its gates runs on; it costs
+    ``len(reach[w]) - 1``.  A move outside every window of its qubit costs one e-bit.
+    """
+    where = [int(a) for a in assignment]
+    first = [int(f) for f in packets.first]
+    last = [int(x) for x in packets.last]
+    current = [-1] * circ.num_qubits  # window of each qubit's latest two-qubit gate
+    reach: dict[int, set[int]] = {}
+    at_op: dict[int, list] = {}
+    for op, q, a, b in moves:
+        at_op.setdefault(int(op), []).append((int(q), int(a), int(b)))
+    total = 0
+
+    def apply(op: int) -> int:
+        paid = 0
+        for q, a, b in at_op.get(op, ()):
+            if where[q] != a:
+                raise ValueError(f"move before operation {op}: qubit {q} is on QPU "
+                                 f"{where[q]}, not {a}")
+            w = current[q]
+            if a != b:
+                if w >= 0 and first[w] < op <= last[w]:
+                    reach[w].add(b)   # nested: the window's copies carry the state
+                else:
+                    paid += 1
+            where[q] = b
+        return paid
+
+    for i in range(circ.num_ops):
+        total += apply(i)
+        if KIND_NQ[circ.kind[i]] != 2:
+            continue
+        at = int(gate_qpu[i])
+        for slot in range(int(circ.qptr[i]), int(circ.qptr[i + 1])):
+            q = int(circ.qargs[slot])
+            w = int(packets.slot_window[slot])
+            if w < 0:
+                if where[q] != at:
+                    raise ValueError(
+                        f"operation {i} runs on QPU {at} but its qubit {q}, which it does "
+                        f"not act on diagonally, is on QPU {where[q]}")
+                continue
+            current[q] = w
+            reach.setdefault(w, {where[q]}).add(at)
+    total += apply(circ.num_ops)
+    return total + sum(len(r) - 1 for r in reach.values())

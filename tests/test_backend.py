@@ -619,8 +619,12 @@ def test_random_moves_simulation(seed):
         else:
             gq.append(int(rng.integers(k)))
     em = emit(circ, packets, assignment, gq, net, moves=moves)
-    assert len([p for p in em.schedule["pairs"] if p["protocol"] == "state"]) == sum(
-        net.distances()[a, b] for _, _, a, b in moves)
+    state = len([p for p in em.schedule["pairs"] if p["protocol"] == "state"])
+    hops = sum(net.distances()[a, b] for _, _, a, b in moves)
+    if net.all_to_all:  # a move nested in a window rides on its linked copies (no state pair)
+        assert state <= hops
+    else:
+        assert state == hops
     assert em.layout_final == [[int(loc[q]), em.layout_final[q][1]] for q in range(n)]
     assert em.ebits >= em.ebits_model and max(em.peak_comm) <= 3
     if sum(em.data_register_sizes) + sum(em.peak_comm) <= 15:

@@ -85,27 +85,41 @@ def test_extended_hypergraph_of_a_static_placement_is_exact(seed, n, m, layers, 
 
 
 def test_moves_are_sequenced_into_free_slots():
+    """Moves into QPUs with room go first; a cycle between full QPUs takes no detour (the
+    emitter holds a state in a communication qubit until a slot frees), so every qubit
+    moves exactly once."""
     caps = np.array([2, 2, 2])
     before = np.array([0, 0, 1, 1, 2])
     after = np.array([1, 1, 0, 0, 2])  # a swap of two pairs between full QPUs 0 and 1
     load = np.bincount(before, minlength=3)
     moves = sequence_moves(7, np.flatnonzero(before != after), before, after, load, caps)
     where = before.copy()
-    load = load.copy()
     for op, q, a, b in moves:
         assert op == 7 and where[q] == a
-        assert load[b] < caps[b]
-        load[a] -= 1
-        load[b] += 1
         where[q] = b
     assert np.array_equal(where, after)
-    assert len(moves) == 5  # four moves, one detour through QPU 2
+    assert len(moves) == 4
+    caps = np.array([2, 3])
+    before = np.array([0, 0, 1, 1])
+    after = np.array([1, 0, 1, 0])  # QPU 1 has room: the move into it goes first
+    moves = sequence_moves(0, np.array([0, 3]), before, after, np.bincount(before), caps)
+    assert [m[1] for m in moves] == [0, 3]
 
 
-def test_moves_between_full_qpus_with_no_room_are_refused():
-    with pytest.raises(ValueError):
-        sequence_moves(0, np.array([0, 1]), np.array([0, 1]), np.array([1, 0]),
-                       np.array([1, 1]), np.array([1, 1]))
+def test_swap_between_full_qpus_is_emitted_without_detour():
+    """Two qubits exchange QPUs that are both full: two moves, two Bell pairs, and the
+    programs simulate to the input."""
+    from araqne.backend.emission import emit
+    from araqne.ir import from_ops
+    circ = from_ops(2, [("h", (0,), ()), ("h", (1,), ()), ("cx", (0, 1), ()),
+                        ("ry", (0,), (0.4,)), ("ry", (1,), (1.1,))])
+    net = Network.uniform(2, 1, 2)
+    moves = [(3, 0, 0, 1), (3, 1, 1, 0)]
+    em = emit(circ, None, [0, 1], [0, 1, 1, 1, 0], net, moves=moves)
+    assert em.ebits == 2 + 1 == cost(circ, [0, 1], [0, 1, 1, 1, 0], net, moves=moves)
+    report = verify_program(circ, em.distributed_qasm, em.layout_initial, em.layout_final,
+                            samples=2, shots=4, seed=1)
+    assert report.passed, report.summary()
 
 
 def test_quantum_volume_teleports_and_verifies():
@@ -123,7 +137,8 @@ def test_quantum_volume_teleports_and_verifies():
     assert em.ebits < static.emit().ebits
     assert em.ebits == len(re.findall(r"^\s*epr ", em.distributed_qasm, re.M))
     state_pairs = [p for p in em.schedule["pairs"] if p["protocol"] == "state"]
-    assert len(state_pairs) == len(moving.moves)  # all-to-all: one Bell pair per move
+    # all-to-all: one Bell pair per move outside windows (nested ones ride on copies)
+    assert 0 < len(state_pairs) <= len(moving.moves)
     summary = moving.summary()
     assert len(summary["moves"]) == len(moving.moves)
     assert {m["from"] for m in summary["moves"]} <= {"qpu0", "qpu1"}

@@ -31,7 +31,16 @@ the naming):
 - Optional state teleportation (``moves``): ``(op_index, qubit, from_qpu, to_qpu)`` teleports the
   qubit right before operation ``op_index``, hop by hop along ``network.path`` (one Bell pair per
   hop, the state waiting in a communication qubit of each intermediate QPU), then swaps it into a
-  free data slot of ``to_qpu``.  Live copies of the qubit's open window are released first.
+  free data slot of ``to_qpu`` (in a cycle of moves between full QPUs it waits in the
+  communication qubit until a slot frees).  Live copies of the qubit's window are released first.
+- Nested moves (all-to-all networks): a move made while a window of the qubit is open (the window
+  has gates before and after it) is not a teleportation: the linked copy of the window on
+  ``to_qpu`` (made now if there is none, one Bell pair) becomes the root, swapped into a data
+  slot, and the old root becomes a copy in a communication qubit if the window uses that QPU
+  again (later gates, or the root coming back), else it is released with its correction on the
+  new root.  Every copy is released at the window's end with its Z (X) correction on the root
+  wherever it then is, so a window costs one Bell pair per QPU it reaches besides the first,
+  as :func:`araqne.objective.cost` counts.
 """
 
 from __future__ import annotations
@@ -304,9 +313,10 @@ def emit(circ: Circuit, packets: Packets | None, assignment, gate_qpu, network,
         em = _Emitter(circ, packets, assignment, gate_qpu, network, moves, None)
         em.run()
         out = em.result()
+        em_evictions = em.evictions
         del em
         release_free_memory()
-        if moves:
+        if moves and em_evictions:  # else the run with unlimited comm qubits is the same
             big = [1 << 30] * network.k
             ref = _Emitter(circ, packets, assignment, gate_qpu, network, moves, big)
             ref.run()
@@ -392,6 +402,7 @@ class _Emitter:
         self.trees: dict[int, _Tree] = {}
         self._tree_cache: dict[tuple, _Tree] = {}
         self.evictions = 0
+        self._inflight: dict[tuple, object] = {}
 
         # moves
         self.moves_at: dict[int, list] = {}
@@ -438,6 +449,9 @@ class _Emitter:
                 sel = np.nonzero(w >= 0)[0]
             for j, ww, pp in zip(two[sel].tolist(), w[sel].tolist(), P[sel].tolist()):
                 uses.setdefault((ww, pp), []).append(j)
+        self.nested = {}
+        if self.moves_at and self.all_to_all:
+            self._index_nested(uses)
         for lst in uses.values():
             lst.sort()
         self.uses = uses
@@ -453,6 +467,36 @@ class _Emitter:
         for (ww, pp) in uses:
             targets.setdefault(ww, set()).add(pp)
         self.targets = targets
+
+    def _index_nested(self, uses) -> None:
+        """Moves nested in a window of their qubit (all-to-all networks).
+
+        A move of ``q`` before operation ``i`` is nested in window ``w`` of ``q`` when ``w`` has
+        a two-qubit gate before ``i`` and one at ``i`` or later.  While ``w`` lasts, ``q``'s
+        state is spread over linked copies (a GHZ state) that every diagonal gate may use, so
+        the move only needs a copy on the target QPU (made if there is none: one e-bit),
+        which becomes the root; the old root becomes a copy (kept while the window needs it
+        there, else released).  ``self.nested[(i, q)] = w``, and the move is a use of the copy
+        on its target QPU (so that a copy made for it is kept until then).
+        """
+        pk = self.packets
+        by_q: dict[int, list] = {}
+        for w, (r, f, l_) in enumerate(zip(pk.root.tolist(), pk.first.tolist(),
+                                           pk.last.tolist())):
+            if l_ > f:
+                by_q.setdefault(r, []).append((f, l_, w))
+        for lst in by_q.values():
+            lst.sort()
+        for i in sorted(self.moves_at):
+            for q, _a, b in self.moves_at[i]:
+                lst = by_q.get(q)
+                if not lst:
+                    continue
+                j = bisect_left(lst, (i, -1, -1)) - 1
+                if j >= 0 and lst[j][0] < i <= lst[j][1]:
+                    w = lst[j][2]
+                    self.nested[(i, q)] = w
+                    uses.setdefault((w, b), []).append(i)
 
     def model_ebits(self) -> int:
         """Cost-model e-bits of the static assignment (no moves), as :func:`araqne.objective.cost`."""
@@ -521,8 +565,7 @@ class _Emitter:
             if len(lines) >= flush_at:
                 prog.flush()
             if moves_at and i in moves_at:
-                for q, a, b in moves_at[i]:
-                    self._move(q, a, b, i)
+                self._moves(i)
             kd = kinds[i]
             c = conds[i]
             if c >= 0:
@@ -611,8 +654,7 @@ class _Emitter:
                 self._release_done(wb, i)
 
         if moves_at and m in moves_at:
-            for q, a, b in moves_at[m]:
-                self._move(q, a, b, m)
+            self._moves(m)
         # every window's copies are released after its last gate; anything left is a bug,
         # but release it rather than leave a comm qubit entangled
         for w in list(live):
@@ -808,12 +850,36 @@ class _Emitter:
 
     # ------------------------------------------------------------------ state teleportation
 
-    def _move(self, q: int, a: int, b: int, i: int) -> None:
+    def _moves(self, i: int) -> None:
+        """Every move before operation ``i``, in the given order.
+
+        A moved state waits in a communication qubit of its target QPU until a data slot is
+        free there (a cycle of moves between full QPUs lands once every qubit has left)."""
+        pending = []
+        for q, a, b in self.moves_at[i]:
+            if any(h[0] == q for h in pending):
+                raise ValueError(f"qubit {q} moves again before operation {i} while it waits "
+                                 f"for a data slot")
+            held = self._move(q, a, b, i)
+            if held is not None:
+                pending.append(held)
+                continue
+            pending = [h for h in pending if not self._land(*h, i, wait=True)]
+        for h in pending:
+            self._land(*h, i, wait=False)
+
+    def _move(self, q: int, a: int, b: int, i: int):
+        """Move qubit ``q`` from QPU ``a`` to ``b`` before operation ``i``; returns ``None``
+        when it landed in a data slot, else ``(q, b, comm_index)`` of the communication qubit
+        that holds it."""
         if self.loc_qpu[q] != a:
             raise ValueError(f"move before operation {i}: qubit {q} is on QPU "
                              f"{self.loc_qpu[q]}, not {a}")
         if a == b:
-            return
+            return None
+        w = self.nested.get((i, q), -1)
+        if w >= 0:
+            return self._nested_move(q, a, b, i, w)
         w = self.curwin[q]
         if w >= 0:
             for Q in list(self.live.get(w, ())):
@@ -839,23 +905,71 @@ class _Emitter:
             else:
                 self._free(u, src_slot)
             src, src_slot = recv, cv
+        self._inflight[(q, src_slot)] = pairs[-1]
+        self.loc_qpu[q] = b
+        self.loc_str[q] = src
+        return None if self._land(q, b, src_slot, i, wait=True) else (q, b, src_slot)
+
+    def _nested_move(self, q: int, a: int, b: int, i: int, w: int):
+        """A move nested in window ``w`` of ``q`` (see :meth:`_index_nested`): the copy on
+        ``b`` (made now if there is none) becomes the root; the old root on ``a`` becomes a
+        copy in a communication qubit if the window needs one there later, else it is
+        released (its correction goes to the new root)."""
+        lw = self.live.setdefault(w, {})
+        if b not in lw:
+            self._make_copy(w, a, b, i, {(w, b)}, None, False)
+        rec = lw.pop(b)
+        src = self.loc_str[q]
+        old_slot = self.loc_slot[q]
+        z = self.wbasis[w] == ROLE_Z
+        # the root is now the copy on b (in a communication qubit until it lands)
+        self.loc_qpu[q] = b
+        self.loc_str[q] = rec.name
+        if self._need(w, a, i, False) < INF:
+            ca = self._alloc(a, i, {(w, b)}, ("copy", w))
+            name = f"comm{a}[{ca}]"
+            self.prog.op(a, f"swap {src}, {name};", (src, name), cls=CLS_SWAP)
+            lw[a] = _Copy(ca, name, rec.pair, None)
+        else:
+            self.prog.cat_release(z, a, src, b, rec.name, rec.pair)
+        if not lw:
+            del self.live[w]
+        heapq.heappush(self.data_free[a], old_slot)
+        self.occupant[b][rec.idx] = ("state", q)
+        self._inflight[(q, rec.idx)] = rec.pair
+        return None if self._land(q, b, rec.idx, i, wait=True) else (q, b, rec.idx)
+
+    def _land(self, q: int, b: int, cslot: int, i: int, wait: bool) -> bool:
+        """Swap the state of ``q``, held in communication qubit ``cslot`` of ``b``, into a
+        free data slot of ``b``; with ``wait``, return False (and do nothing) when ``b`` has
+        none yet."""
         free = self.data_free[b]
         if free:
             slot = heapq.heappop(free)
-        else:
+        elif self.data_size[b] < self.cap[b]:
             slot = self.data_size[b]
             self.data_size[b] += 1
-            if self.data_size[b] > self.cap[b]:
-                raise InfeasibleError(
-                    f"moving qubit {q} to QPU {self.names[b]} before operation {i} exceeds its "
-                    f"{self.cap[b]} data qubits")
+        elif wait:
+            return False
+        else:
+            raise InfeasibleError(
+                f"moving qubit {q} to QPU {self.names[b]} before operation {i} exceeds its "
+                f"{self.cap[b]} data qubits")
+        src = f"comm{b}[{cslot}]"
         dst = f"qpu{b}[{slot}]"
         step = self.prog.op(b, f"swap {src}, {dst};", (src, dst), cls=CLS_SWAP)
-        self._free(b, src_slot)
-        pairs[-1]["released"] = max(pairs[-1]["released"], step)
+        self._free(b, cslot)
+        pair = self._inflight.pop((q, cslot))
+        if isinstance(pair, int):
+            rel = self.prog.pairs.released
+            if step > rel[pair]:
+                rel[pair] = step
+        else:
+            pair["released"] = max(pair["released"], step)
         self.loc_qpu[q] = b
         self.loc_slot[q] = slot
         self.loc_str[q] = dst
+        return True
 
     # ------------------------------------------------------------------ output
 
