@@ -487,8 +487,8 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         e-bit, or none when it happens inside a window of its qubit (the window's linked
         copy becomes the qubit: nested teleportation); kept when its emitted programs
         consume fewer Bell pairs (circuits up to
-        ``TELEPORT_MAX_OPS`` operations, on clusters with at least one free data qubit: a
-        move needs somewhere to land).
+        ``TELEPORT_MAX_OPS`` operations; on full clusters the moves of a slice boundary are
+        exchanges between full QPUs, whose qubits wait in communication qubits).
     simplify : bool
         First cancel adjacent inverse gates and rewrite H-CZ-H as CX
         (:func:`araqne.simplify.simplify`): an exact rewrite that removes window-closing
@@ -574,7 +574,7 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         result = _comm_aware(result, result_of, hg, caps, seed, effort, timings, others)
     if (teleport and network.all_to_all and k > 1 and circ.num_ops <= TELEPORT_MAX_OPS
             and circ.num_two_qubit() and bool((hg.vweight == 1).all())
-            and int(network.comm().min()) >= 1 and int(caps.sum()) > circ.num_qubits):
+            and int(network.comm().min()) >= 1 and int(caps.sum()) >= circ.num_qubits):
         t0 = time.perf_counter()
         result = _teleport(result, circ, network, packets, hg, caps, seed, effort, timings)
         timings["teleport"] = time.perf_counter() - t0
