@@ -18,7 +18,7 @@ from . import __version__
 from .objective import cost as reference_cost
 from .errors import InfeasibleError, UsageError
 from .hypergraph import Hypergraph, build_hypergraph
-from .ir import KIND_NQ, Circuit
+from .ir import KIND_MEASURE, KIND_NQ, Circuit
 from .network import Network
 from .packets import Packets, find_windows
 from .partitioner import Partition, partition_hypergraph
@@ -619,6 +619,41 @@ TELEPORT_RESTARTS = 0
 unit of effort (:func:`araqne.partitioner.timesliced.teleport_search`)."""
 
 
+def final_measurements_last(circ: Circuit, order: np.ndarray) -> np.ndarray:
+    """``order`` with the final measurements moved to its end, in their order.
+
+    A final measurement (the last operation on its qubit, into a bit that no condition
+    reads and no other measurement writes) commutes with every later operation, so moving
+    it to the end keeps the circuit.
+    The teleportation plans then never move a qubit after its final measurement, which must
+    be the last thing its distributed qubit does (where the output contract reads it).
+    """
+    m = int(order.shape[0])
+    if m == 0:
+        return order
+    kind = circ.kind[order]
+    nq = np.diff(circ.qptr)[order]
+    first_slot = circ.qptr[:-1][order]
+    pos = np.repeat(np.arange(m, dtype=np.int64), nq)
+    slots = np.repeat(first_slot, nq) + (np.arange(int(nq.sum()), dtype=np.int64)
+                                          - np.repeat(np.cumsum(nq) - nq, nq))
+    last = np.full(circ.num_qubits, -1, dtype=np.int64)
+    np.maximum.at(last, circ.qargs[slots], pos)
+    meas = np.flatnonzero((kind == KIND_MEASURE) & (circ.cond[order] < 0))
+    final = meas[last[circ.qargs[first_slot[meas]]] == meas]
+    clbit = circ.clbit[order]
+    writes = np.bincount(clbit[kind == KIND_MEASURE], minlength=max(circ.num_clbits, 1))
+    final = final[writes[clbit[final]] == 1]  # no other writer whose order could change
+    read = {b for c in circ.conditions for b in c.clbits}
+    if read:
+        final = final[~np.isin(clbit[final], np.fromiter(read, dtype=np.int64))]
+    if final.size == 0:
+        return order
+    keep = np.ones(m, dtype=np.bool_)
+    keep[final] = False
+    return np.concatenate([order[keep], order[final]])
+
+
 def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets: Packets,
               hg: Hypergraph, caps: np.ndarray, seed: int, effort: float,
               timings: dict) -> PartitionResult:
@@ -637,7 +672,7 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
     best_e = result.emit().ebits
     # the input order, and the order by layers of two-qubit gates (slices then hold whole
     # layers whatever order the input lists its gates in)
-    perm = layer_permutation(circ)
+    perm = final_measurements_last(circ, layer_permutation(circ))
     if np.array_equal(perm, np.arange(circ.num_ops)):
         orders = [(circ, packets, hg, result.gate_qpu)]
     else:
