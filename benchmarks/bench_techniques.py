@@ -12,8 +12,8 @@ of its qubits), ``reorder=False`` (``--no-reorder``: emission in input order) an
 ``simplify=False`` (``--no-simplify``: no cancellation of adjacent inverse gates, no H-CZ-H
 read as CX); then all on again with only 2 communication qubits per QPU.  The e-bits listed are
 those the emitted programs consume (every case is emitted); ``time_s`` is the wall time of the
-default call after a warm-up run of numba's kernels on a small circuit (the frontend excluded:
-circuits are built in memory).
+default call after a warm-up run of numba's kernels on a small random CP circuit at k = 2 and 4
+(the frontend excluded: circuits are built in memory).
 
 Settings (issue #5): all-to-all QPUs; circuits transpiled to u + cp
 (``qiskit.transpile(qc, basis_gates=["u", "cp"], optimization_level=0)``) except the CZ-fraction
@@ -124,8 +124,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", default="")
     args = ap.parse_args(argv)
     from araqne import api
-    api.partition("OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[4];\ncx q[0],q[1];\n"
-                  "cp(0.3) q[1],q[2];\nh q[2];\ncp(0.1) q[2],q[3];\n", qpus=2).emit()
+    from araqne.network import Network
+    # load every numba kernel of the searches from its cache once, as a long-running
+    # process would have: a small random CP circuit at k = 2 and 4 with every technique on
+    for k in (2, 4):
+        api.partition(build("cp", 16, 0), Network.uniform(k, 16 // k + 1, 16), seed=0).emit()
     chosen = [c for c in CASES if (not args.cases or c[0] in args.cases.split(","))
               and (not args.quick or c[0] in QUICK)]
     rows = []
