@@ -152,6 +152,12 @@ class _Refiner:
             best = cur
 
 
+SMALL_PINS = 12_000
+"""Hypergraphs of fewer pins get up to 16 times more restarts (``SMALL_PINS / pins``).  At
+12,000 rather than 3,000, CZ-fraction 48 on 6 QPUs of 8 qubits (1,499 pins) falls from 232.6
+to 230.6 e-bits (mean of 5), for 0.7 s more per circuit."""
+
+
 def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: float = 1.0,
                          table: np.ndarray | None = None) -> Partition:
     """Find a low-e-bit partition of ``hg`` into QPUs of the given capacities.
@@ -165,7 +171,9 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     seed : int
         Random seed; equal seeds give equal partitions.
     effort : float
-        Work budget: the number of restarts grows with it (1.0 is the default).
+        Work budget: the number of restarts grows with it (1.0 is the default).  Below
+        ``SMALL_PINS`` pins the restarts are multiplied by up to 16 (``SMALL_PINS / pins``):
+        a restart there takes milliseconds, and more of them find better optima.
     table : ndarray of int64, shape (k, 2**k), optional
         Network cost of a hyperedge by (root QPU, bit set of its QPUs), e.g.
         :meth:`araqne.network.Network.steiner_table`: refinement then minimises e-bits over
@@ -193,7 +201,7 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     ref = _Refiner(hg, capacities, table)
     size = int(hg.epin.shape[0])
     # small hypergraphs are cheap to restart: spend the same work on more tries
-    boost = min(16.0, max(1.0, 3_000 / max(size, 1)))
+    boost = min(16.0, max(1.0, SMALL_PINS / max(size, 1)))
     restarts = max(1, int(round(4 * effort * boost)))
     large = size > LARGE_PINS
     if large:
