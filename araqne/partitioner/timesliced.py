@@ -265,22 +265,12 @@ def extended_hypergraph(circ: Circuit, starts: np.ndarray, packets=None, nested:
     return hg, vgroup
 
 
-def colocation_start(circ: Circuit, starts: np.ndarray, capacities: np.ndarray,
-                     assignment: np.ndarray, hg, seed: int = 0) -> np.ndarray:
-    """A starting placement of the time-extended hypergraph in which qubits follow partners.
-
-    Partitions the *interaction* graph over (qubit, slice) vertices: one 2-pin hyperedge per
-    two-qubit gate between its operands in its slice (weight 1) and one per move (weight 1),
-    per-slice capacities, from the static ``assignment`` (flat FM then V-cycles).  This is the
-    model in which every gate must have both operands on one QPU (only moves pay), whose
-    optimum the packet model can only improve on; the packet model's own FM, started from the
-    static placement, tends to stay with gate teleportation.  Free gates start beside their
-    first qubit.
-    """
+def _colocation_graph(circ: Circuit, starts: np.ndarray):
+    """Graph on the (qubit, slice) vertices ``t * n + q``: an edge per two-qubit gate between
+    its operands in its slice, and one between every (q, t) and (q, t + 1) (a move)."""
     from ..hypergraph import Hypergraph
     n = circ.num_qubits
     T = int(starts.shape[0])
-    k = int(capacities.shape[0])
     nq = n * T
     op_slice = (np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1).astype(
         np.int64)
@@ -301,6 +291,27 @@ def colocation_start(circ: Circuit, starts: np.ndarray, capacities: np.ndarray,
                        gate_edges=np.zeros((0, 2), dtype=np.int64),
                        op_anchor=np.zeros(0, dtype=np.int64), roots=np.zeros(ne, dtype=np.int64),
                        espan=np.zeros(ne, dtype=np.int64))
+    return graph
+
+
+def colocation_start(circ: Circuit, starts: np.ndarray, capacities: np.ndarray,
+                     assignment: np.ndarray, hg, seed: int = 0) -> np.ndarray:
+    """A starting placement of the time-extended hypergraph in which qubits follow partners.
+
+    Partitions the *interaction* graph over (qubit, slice) vertices: one 2-pin hyperedge per
+    two-qubit gate between its operands in its slice (weight 1) and one per move (weight 1),
+    per-slice capacities, from the static ``assignment`` (flat FM then V-cycles).  This is the
+    model in which every gate must have both operands on one QPU (only moves pay), whose
+    optimum the packet model can only improve on; the packet model's own FM, started from the
+    static placement, tends to stay with gate teleportation.  Free gates start beside their
+    first qubit.
+    """
+    n = circ.num_qubits
+    T = int(starts.shape[0])
+    k = int(capacities.shape[0])
+    nq = n * T
+    graph = _colocation_graph(circ, starts)
+    eptr, pv, vptr, vedge = graph.eptr, graph.epin, graph.vptr, graph.vedge
     vgroup = np.arange(nq, dtype=np.int64) // n
     place = np.tile(np.asarray(assignment, dtype=np.int64), T)
     caps = capacities.astype(np.int64)
@@ -311,6 +322,8 @@ def colocation_start(circ: Circuit, starts: np.ndarray, capacities: np.ndarray,
     blocks = np.empty(nq + hg.num_gates, dtype=np.int64)
     blocks[:nq] = place
     if hg.num_gates:
+        op_slice = (np.searchsorted(starts, np.arange(circ.num_ops), side="right")
+                    - 1).astype(np.int64)
         gate_ops = np.flatnonzero(hg.op_anchor >= nq)
         first = circ.qargs[circ.qptr[gate_ops]]
         blocks[hg.op_anchor[gate_ops]] = place[op_slice[gate_ops] * n + first]
@@ -694,29 +707,10 @@ def colocation_levels(circ: Circuit, starts: np.ndarray, score: np.ndarray | Non
     """:func:`time_levels` of the interaction hypergraph over (qubit, slice) vertices: one
     2-pin hyperedge per two-qubit gate between its operands in its slice and one per move
     (the model in which every gate has both operands on one QPU and only moves pay)."""
-    from ..hypergraph import Hypergraph
     n = circ.num_qubits
     T = int(starts.shape[0])
     nq = n * T
-    op_slice = (np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1).astype(
-        np.int64)
-    two = np.flatnonzero(KIND_NQ[circ.kind] == 2)
-    s0 = circ.qptr[two]
-    a = op_slice[two] * n + circ.qargs[s0]
-    b = op_slice[two] * n + circ.qargs[s0 + 1]
-    src = np.arange(n * (T - 1), dtype=np.int64)
-    ea = np.concatenate([a, src])
-    eb = np.concatenate([b, src + n])
-    ne = ea.shape[0]
-    pe = np.repeat(np.arange(ne, dtype=np.int64), 2)
-    pv = np.stack([ea, eb], axis=1).reshape(-1)
-    eptr, vptr, vedge = incidence(pe, pv, ne, nq)
-    graph = Hypergraph(num_qubits=nq, num_gates=0, eptr=eptr, epin=pv, vptr=vptr, vedge=vedge,
-                       eweight=np.ones(ne, dtype=np.int64), vweight=np.ones(nq, dtype=np.int64),
-                       gate_qubits=np.zeros((0, 2), dtype=np.int64),
-                       gate_edges=np.zeros((0, 2), dtype=np.int64),
-                       op_anchor=np.zeros(0, dtype=np.int64), roots=np.zeros(ne, dtype=np.int64),
-                       espan=np.zeros(ne, dtype=np.int64))
+    graph = _colocation_graph(circ, starts)
     return time_levels(graph, np.arange(nq, dtype=np.int64) // n, n, T, score)
 
 
@@ -845,6 +839,8 @@ def teleport_search(circ: Circuit, capacities: np.ndarray, assignment: np.ndarra
                 bplace = colocation_start(circ, bstarts, capacities, assignment, bhg, seed)
                 places.append(bplace[to_block])
         op_slice = np.searchsorted(starts, np.arange(circ.num_ops), side="right") - 1
+        op_slice = (np.searchsorted(starts, np.arange(circ.num_ops), side="right")
+                    - 1).astype(np.int64)
         gate_ops = np.flatnonzero(hg.op_anchor >= nq)
         first = circ.qargs[circ.qptr[gate_ops]]
         for place in places:
