@@ -370,6 +370,24 @@ def _refine_level(k: int, level: tuple, caps: np.ndarray, blocks: np.ndarray, pa
 
 
 @njit(cache=True)
+def _grow_score(v, b, last, k, vptr, vedge, eptr, eweight, cnt):
+    """Greedy-growing score of moving unplaced ``v`` (in block ``last``) into block ``b``:
+    the km1 change first, then its pull (hyperedge weight per pin already in ``b``)."""
+    g = 0.0
+    pull = 0.0
+    for i in range(vptr[v], vptr[v + 1]):
+        e = vedge[i]
+        w = eweight[e]
+        if cnt[e * k + last] == 1:
+            g += w
+        if cnt[e * k + b] == 0:
+            g -= w
+        else:
+            pull += w / (eptr[e + 1] - eptr[e])
+    return g * 1e6 + pull
+
+
+@njit(cache=True)
 def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
     """Greedy hypergraph growing: a balanced placement of every vertex, grown block by block.
 
@@ -410,18 +428,7 @@ def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
             score[v] = -1e300
             if blocks[v] != last:
                 continue
-            g = 0.0
-            pull = 0.0
-            for i in range(vptr[v], vptr[v + 1]):
-                e = vedge[i]
-                w = eweight[e]
-                if cnt[e * k + last] == 1:
-                    g += w
-                if cnt[e * k + b] == 0:
-                    g -= w
-                else:
-                    pull += w / (eptr[e + 1] - eptr[e])
-            score[v] = g * 1e6 + pull
+            score[v] = _grow_score(v, b, last, k, vptr, vedge, eptr, eweight, cnt)
         started = False
         while load[b] < target:
             best = -1
@@ -456,18 +463,7 @@ def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
                     u = epin[j]
                     if blocks[u] != last:
                         continue
-                    g = 0.0
-                    pull = 0.0
-                    for t in range(vptr[u], vptr[u + 1]):
-                        f = vedge[t]
-                        w = eweight[f]
-                        if cnt[f * k + last] == 1:
-                            g += w
-                        if cnt[f * k + b] == 0:
-                            g -= w
-                        else:
-                            pull += w / (eptr[f + 1] - eptr[f])
-                    score[u] = g * 1e6 + pull
+                    score[u] = _grow_score(u, b, last, k, vptr, vedge, eptr, eweight, cnt)
     if load[last] > caps[last]:
         blocks[0] = -1
     return blocks
