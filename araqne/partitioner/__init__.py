@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import InfeasibleError
 from .cover import optimal_sides
+from .reduce import reduce_hypergraph
 from .refine import cost_of_counts, fm_pass, fm_pass_large, greedy_flips, pin_counts
 from .seed import (fill_seed, graph_cut, linear_seed, metis_seed, random_seed,
                    repair_capacity)
@@ -174,6 +175,8 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
         Work budget: the number of restarts grows with it (1.0 is the default).  Below
         ``SMALL_PINS`` pins the restarts are multiplied by up to 16 (``SMALL_PINS / pins``):
         a restart there takes milliseconds, and more of them find better optima.
+        Without a ``table`` the search runs on the exact reduction of ``hg``
+        (:func:`.reduce.reduce_hypergraph`), so the pins counted are the reduced ones.
     table : ndarray of int64, shape (k, 2**k), optional
         Network cost of a hyperedge by (root QPU, bit set of its QPUs), e.g.
         :meth:`araqne.network.Network.steiner_table`: refinement then minimises e-bits over
@@ -197,6 +200,19 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
             f"{int(capacities.sum())} ({k} QPUs)")
     if k == 1 or n == 0:
         return Partition(np.zeros(n, dtype=np.int64), np.zeros(hg.num_gates, dtype=np.int64), 0)
+    if table is None:
+        red = reduce_hypergraph(hg)
+        if not red.trivial:
+            best = _search(red.hg, capacities, seed, effort, None)
+            return Partition(best.part, red.lift_side(best.side), best.km1, best.restarts)
+    return _search(hg, capacities, seed, effort, table)
+
+
+def _search(hg, capacities: np.ndarray, seed: int, effort: float,
+            table: np.ndarray | None) -> Partition:
+    """The restarts of :func:`partition_hypergraph` on ``hg`` as given."""
+    n = hg.num_qubits
+    k = int(capacities.shape[0])
     rng = np.random.default_rng(seed)
     ref = _Refiner(hg, capacities, table)
     size = int(hg.epin.shape[0])
