@@ -19,6 +19,8 @@ import numpy as np
 from numba import njit
 
 from .detach import detach_refine, flow_refine, home_gates, km1_of_blocks
+from .reduce import reduce_hypergraph
+from .tabu import tabu_refine
 
 
 @njit(cache=True)
@@ -565,6 +567,36 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
     return best, best_cost
 
 
+FRESH_PINS = 4_000
+"""Fresh multilevel partitions of :func:`detached_search`: ``min(FRESH_MAX, FRESH_PINS / pins)``
+per unit of effort, at least one."""
+
+FRESH_MAX = 4
+
+CHAINS = 3
+"""V-cycle chains from the main refinement's partition in :func:`detached_search`, each with
+its own matchings: ``min(CHAINS, CHAIN_PINS / pins)`` per unit of effort, at least one.  One
+chain from the same start ends anywhere between 124 and 130 e-bits on QFT-128 at k = 4,
+depending on the seed; the best of three is far steadier."""
+
+CHAIN_PINS = 50_000
+
+TABU_CELLS = 1.5e7
+"""Tabu budget of :func:`detached_search`: ``min(TABU_STEPS, TABU_CELLS / (vertices * k))``
+steps per run and unit of effort (a step scans every vertex and QPU), skipped below
+``TABU_MIN_STEPS``, i.e. on large hypergraphs."""
+
+TABU_STEPS = 10_000
+
+TABU_MIN_STEPS = 1_000
+
+TABU_RUNS = 2
+"""Tabu runs from the best placement; even runs use the short tenure ``TABU_TENURE`` (best on
+the dense weighted qubit graphs of quantum volume), odd runs one that grows with the vertices
+(best on hypergraphs with many free gates)."""
+
+TABU_TENURE = 4
+
 FRESH_SCHEMES = ("cluster",)
 """Coarsening schemes of the fresh partitions of :func:`detached_search` (V-cycles use all of
 :data:`SCHEMES`).  Fresh "pair" partitions won alone on 4 of 131 benchmark cases, each time by
@@ -575,12 +607,16 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
                     seed: int = 0, effort: float = 1.0) -> tuple[np.ndarray, int]:
     """Best placement found with free gates allowed on any QPU, never worse than the input.
 
-    V-cycles refine the partition of the main refinement (qubits plus gate sides); multilevel
-    partitions from scratch (:data:`FRESH_SCHEMES`), the best refined by V-cycles, compete
-    with it.  Every level of every cycle runs k-way FM and minimum-cut placement of the free
-    gates (:func:`v_cycle` with ``flows``), the cycles alternating the coarsening schemes
-    (:data:`SCHEMES`); gates left on a third QPU for nothing then return beside a qubit
-    (:func:`.detach.home_gates`).  Runs scale with ``effort`` and shrink on large hypergraphs.
+    The search runs on the exact reduction of ``hg`` (:func:`.reduce.reduce_hypergraph`).
+    Chains of V-cycles (:data:`CHAINS`, each with its own matchings) refine the partition of
+    the main refinement (qubits plus gate sides); multilevel partitions from scratch
+    (:data:`FRESH_SCHEMES`), the best refined by V-cycles, compete with them.  Every level of
+    every cycle runs k-way FM and minimum-cut placement of the free gates (:func:`v_cycle`
+    with ``flows``), the cycles alternating the coarsening schemes (:data:`SCHEMES`).  On
+    small hypergraphs tabu search (:func:`.tabu.tabu_refine`) then walks on from the best
+    placement.  Gates left on a third QPU for nothing finally return beside a qubit
+    (:func:`.detach.home_gates`).  Runs scale with ``effort`` and shrink on large
+    hypergraphs.
 
     Parameters
     ----------
@@ -603,6 +639,10 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
         Its all-to-all e-bits.
     """
     k = int(capacities.shape[0])
+    original = hg
+    red = reduce_hypergraph(hg)
+    if not red.trivial:
+        hg, side = red.hg, red.reduce_side(side)
     gq = hg.gate_qubits[np.arange(hg.num_gates), side] if hg.num_gates else \
         np.zeros(0, dtype=np.int64)
     start = np.concatenate([part, part[gq]]).astype(np.int64)
@@ -610,7 +650,13 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     cycles = max(1, int(round(4 * effort)))
     best, best_cost = multilevel_refine(hg, capacities, start, seed=seed, cycles=cycles,
                                         schemes=SCHEMES, flows=True)
-    runs = max(1, int(round(effort * min(4.0, max(1.0, 4_000 / max(size, 1))))))
+    chains = max(1, int(round(effort * min(CHAINS, max(1.0, CHAIN_PINS / max(size, 1))))))
+    for c in range(1, chains):
+        trial, cost = multilevel_refine(hg, capacities, start, seed=seed + 101 * c,
+                                        cycles=cycles, schemes=SCHEMES, flows=True)
+        if cost < best_cost:
+            best, best_cost = trial, cost
+    runs = max(1, int(round(effort * min(FRESH_MAX, max(1.0, FRESH_PINS / max(size, 1))))))
     for i, scheme in enumerate(FRESH_SCHEMES):
         fresh, fresh_cost = multilevel_partition(hg, capacities, seed=seed + 1 + 2 * i,
                                                  runs=runs, schemes=(scheme,), flows=True)
@@ -620,6 +666,21 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
                                               cycles=cycles, schemes=SCHEMES, flows=True)
         if fresh_cost < best_cost:
             best, best_cost = fresh, fresh_cost
+    nv = hg.num_qubits + hg.num_gates
+    steps = int(effort * min(TABU_STEPS, TABU_CELLS / max(nv * k, 1)))
+    if steps >= TABU_MIN_STEPS:
+        vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+        for r in range(TABU_RUNS):
+            trial = best.copy()
+            # short tenures suit dense weighted graphs, long ones many-pin hypergraphs
+            tenure = TABU_TENURE if r % 2 == 0 else max(TABU_TENURE, nv // 16)
+            cost = tabu_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight,
+                               capacities.astype(np.int64), trial, steps, tenure, tenure,
+                               seed + 7 + r)
+            if cost < best_cost:
+                best, best_cost = trial, cost
+    if not red.trivial:
+        best, hg = red.lift_blocks(best), original
     gate_home = hg.gate_qubits.astype(np.int64) if hg.num_gates else \
         np.zeros((0, 2), dtype=np.int64)
     home_gates(k, hg.num_qubits, hg.vptr, hg.vedge, hg.eweight, hg.eptr, hg.epin, gate_home,
