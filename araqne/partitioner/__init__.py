@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InfeasibleError
+from .bounds import km1_lower_bound
 from .cover import optimal_sides
 from .reduce import reduce_hypergraph
 from .refine import cost_of_counts, fm_pass, fm_pass_large, greedy_flips, pin_counts
@@ -34,7 +35,8 @@ class Partition:
         Its objective: weighted connectivity-minus-one (e-bits on an all-to-all network), or
         the network cost when refined with a table.
     restarts : int
-        Restarts run.
+        Starts refined (fewer than the budget when one reached
+        :func:`.bounds.km1_lower_bound`).
     """
 
     part: np.ndarray
@@ -223,9 +225,15 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
     if large:
         restarts = max(1, int(round(effort)))
     best: Partition | None = None
+    # a partition at the lower bound is optimal: the remaining starts cannot beat it
+    bound = km1_lower_bound(hg, capacities) if table is None else -1
+    ran = 0
 
     def consider(part: np.ndarray) -> None:
-        nonlocal best
+        nonlocal best, ran
+        if best is not None and best.km1 <= bound:
+            return
+        ran += 1
         side = np.zeros(hg.num_gates, dtype=np.int64)
         if not ref.repair(part, side):
             part = random_seed(n, capacities, rng)
@@ -248,13 +256,15 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
         if k > 2:
             consider(bisection_seed(hg, capacities, int(rng.integers(1 << 30)), effort))
     for r in range(1 if large else 0, restarts):
+        if best.km1 <= bound:
+            break
         if r % 3 == 0:
             consider(metis_seed(hg, capacities, int(rng.integers(1 << 30))))
         elif r % 3 == 1:
             consider(_perturb(best.part, capacities, rng, ref))
         else:
             consider(random_seed(n, capacities, rng))
-    best.restarts = restarts
+    best.restarts = ran
     return best
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from .detach import detach_refine, flow_refine, home_gates, km1_of_blocks
+from .bounds import km1_lower_bound
 from .reduce import reduce_hypergraph
 from .tabu import tabu_refine
 
@@ -614,7 +615,7 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     every cycle runs k-way FM and minimum-cut placement of the free gates (:func:`v_cycle`
     with ``flows``), the cycles alternating the coarsening schemes (:data:`SCHEMES`).  On
     small hypergraphs tabu search (:func:`.tabu.tabu_refine`) then walks on from the best
-    placement.  Gates left on a third QPU for nothing finally return beside a qubit
+    placement.  A start at :func:`.bounds.km1_lower_bound` is optimal and skips all this.  Gates left on a third QPU for nothing finally return beside a qubit
     (:func:`.detach.home_gates`).  Runs scale with ``effort`` and shrink on large
     hypergraphs.
 
@@ -646,6 +647,24 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     gq = hg.gate_qubits[np.arange(hg.num_gates), side] if hg.num_gates else \
         np.zeros(0, dtype=np.int64)
     start = np.concatenate([part, part[gq]]).astype(np.int64)
+    best = start
+    best_cost = int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, start))
+    if best_cost > km1_lower_bound(hg, capacities):  # else the start is optimal already
+        best, best_cost = _search_from(hg, capacities, start, seed, effort)
+    if not red.trivial:
+        best, hg = red.lift_blocks(best), original
+    gate_home = hg.gate_qubits.astype(np.int64) if hg.num_gates else \
+        np.zeros((0, 2), dtype=np.int64)
+    home_gates(k, hg.num_qubits, hg.vptr, hg.vedge, hg.eweight, hg.eptr, hg.epin, gate_home,
+               best)
+    return best, int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, best))
+
+
+def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
+                 effort: float) -> tuple[np.ndarray, int]:
+    """The search of :func:`detached_search` on ``hg`` as given, from the placement
+    ``start``: V-cycle chains, fresh multilevel partitions, then tabu search."""
+    k = int(capacities.shape[0])
     size = int(hg.epin.shape[0])
     cycles = max(1, int(round(4 * effort)))
     best, best_cost = multilevel_refine(hg, capacities, start, seed=seed, cycles=cycles,
@@ -679,10 +698,4 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
                                seed + 7 + r)
             if cost < best_cost:
                 best, best_cost = trial, cost
-    if not red.trivial:
-        best, hg = red.lift_blocks(best), original
-    gate_home = hg.gate_qubits.astype(np.int64) if hg.num_gates else \
-        np.zeros((0, 2), dtype=np.int64)
-    home_gates(k, hg.num_qubits, hg.vptr, hg.vedge, hg.eweight, hg.eptr, hg.epin, gate_home,
-               best)
-    return best, int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, best))
+    return best, best_cost
