@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from ..hypergraph import Hypergraph, incidence
+from ..hypergraph import Hypergraph, incidence, sorted_unique
 
 
 @njit(cache=True)
@@ -129,7 +129,7 @@ def reduce_hypergraph(hg: Hypergraph) -> Reduction:
     ne = hg.num_edges
     nv = n + nk
     e_of_pin = np.repeat(np.arange(ne, dtype=np.int64), np.diff(hg.eptr))
-    key = np.unique(e_of_pin * nv + vmap[hg.epin])  # sorted by edge, pins distinct
+    key = sorted_unique(e_of_pin * nv + vmap[hg.epin])  # sorted by edge, pins distinct
     pe, pv = key // nv, key % nv
     size = np.bincount(pe, minlength=ne)
     # parallel qubit pairs: the first of every group stands for all, with their weights summed
