@@ -133,25 +133,21 @@ def reduce_hypergraph(hg: Hypergraph) -> Reduction:
     pe, pv = key // nv, key % nv
     size = np.bincount(pe, minlength=ne)
     # parallel qubit pairs: the first of every group stands for all, with their weights summed
-    pair = size == 2
     starts = np.zeros(ne + 1, dtype=np.int64)
     np.cumsum(size, out=starts[1:])
-    first = starts[:-1]
-    lo = np.where(pair, pv[np.minimum(first, max(pv.shape[0] - 1, 0))], -1)
-    hi = np.where(pair, pv[np.minimum(first + 1, max(pv.shape[0] - 1, 0))], -1)
-    qpair = pair & (hi < n)
+    pids = np.flatnonzero(size == 2)
+    lo, hi = pv[starts[pids]], pv[starts[pids] + 1]  # pins sorted within every edge
+    qubits_only = hi < n
+    pids, lo, hi = pids[qubits_only], lo[qubits_only], hi[qubits_only]
     weight = hg.eweight.astype(np.int64).copy()
     rep = np.arange(ne, dtype=np.int64)
-    if qpair.any():
-        pids = np.flatnonzero(qpair)
-        pkey = lo[pids] * n + hi[pids]
-        order = np.argsort(pkey, kind="stable")
-        sk = pkey[order]
+    if pids.shape[0]:
+        order = np.argsort(lo * n + hi, kind="stable")
+        sk = (lo * n + hi)[order]
         head = np.ones(sk.shape[0], dtype=bool)
         head[1:] = sk[1:] != sk[:-1]
         heads = np.flatnonzero(head)
-        group_head = pids[order][heads[np.cumsum(head) - 1]]
-        rep[pids[order]] = group_head
+        rep[pids[order]] = pids[order][heads[np.cumsum(head) - 1]]
         weight = np.bincount(rep, weights=weight, minlength=ne).astype(np.int64)
     keep_e = (size >= 2) & (rep == np.arange(ne))
     emap = np.full(ne, -1, dtype=np.int64)
