@@ -373,21 +373,79 @@ def _refine_level(k: int, level: tuple, caps: np.ndarray, blocks: np.ndarray, pa
 
 
 @njit(cache=True)
+def _grow_share(e, b, last, k, eptr, eweight, cnt):
+    """Hyperedge ``e``'s share of the greedy-growing score of each of its unplaced pins (in
+    block ``last``) for block ``b``: its km1 change and its pull (weight per pin when it
+    already touches ``b``)."""
+    w = eweight[e]
+    g = 0
+    pull = 0.0
+    if cnt[e * k + last] == 1:
+        g += w
+    if cnt[e * k + b] == 0:
+        g -= w
+    else:
+        pull = w / (eptr[e + 1] - eptr[e])
+    return g, pull
+
+
+@njit(cache=True)
 def _grow_score(v, b, last, k, vptr, vedge, eptr, eweight, cnt):
     """Greedy-growing score of moving unplaced ``v`` (in block ``last``) into block ``b``:
-    the km1 change first, then its pull (hyperedge weight per pin already in ``b``)."""
-    g = 0.0
+    the km1 change (ranked first) and the pull (hyperedge weight per pin already in ``b``)."""
+    g = 0
     pull = 0.0
     for i in range(vptr[v], vptr[v + 1]):
-        e = vedge[i]
-        w = eweight[e]
-        if cnt[e * k + last] == 1:
-            g += w
-        if cnt[e * k + b] == 0:
-            g -= w
-        else:
-            pull += w / (eptr[e + 1] - eptr[e])
-    return g * 1e6 + pull
+        dg, dp = _grow_share(vedge[i], b, last, k, eptr, eweight, cnt)
+        g += dg
+        pull += dp
+    return g, pull
+
+
+@njit(cache=True)
+def _heap_before(key, rank, i, j):
+    """Heap order of :func:`grow_blocks`: higher score first, then lower rank."""
+    return key[i] > key[j] or (key[i] == key[j] and rank[i] < rank[j])
+
+
+@njit(cache=True)
+def _heap_swap(key, rank, item, i, j):
+    key[i], key[j] = key[j], key[i]
+    rank[i], rank[j] = rank[j], rank[i]
+    item[i], item[j] = item[j], item[i]
+
+
+@njit(cache=True)
+def _heap_push(key, rank, item, size, s, r, v):
+    """Push ``(s, r, v)`` onto the heap of ``size`` entries (the arrays have room)."""
+    i = size
+    key[i], rank[i], item[i] = s, r, v
+    while i > 0:
+        parent = (i - 1) // 2
+        if not _heap_before(key, rank, i, parent):
+            break
+        _heap_swap(key, rank, item, i, parent)
+        i = parent
+    return size + 1
+
+
+@njit(cache=True)
+def _heap_pop(key, rank, item, size):
+    """Remove the top entry (read it before the call); return the new size."""
+    size -= 1
+    _heap_swap(key, rank, item, 0, size)
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and _heap_before(key, rank, c + 1, c):
+            c += 1
+        if not _heap_before(key, rank, c, i):
+            break
+        _heap_swap(key, rank, item, i, c)
+        i = c
+    return size
 
 
 @njit(cache=True)
@@ -400,6 +458,11 @@ def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
     touching the block, then ``order``) until they hold their share of the weight.  This is
     KaHyPar's greedy growing initial partitioner; it gives FM a start whose blocks are
     connected regions, where a random placement leaves FM among scattered local optima.
+
+    A vertex's score is a sum of shares, one per hyperedge, equal for all unplaced pins of a
+    hyperedge (:func:`_grow_share`): a move updates the pins of only the hyperedges whose
+    share changed.  The candidates sit in a binary heap with lazy deletion (an entry counts
+    while its score is the vertex's current one), not a scan of every vertex per move.
 
     Returns the blocks, or an array with ``-1`` first when the packing does not fit.
     """
@@ -419,19 +482,28 @@ def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
     for i in range(nv):
         rank[order[i]] = i
     score = np.empty(nv, dtype=np.float64)
+    gain = np.zeros(nv, dtype=np.int64)
+    pull = np.zeros(nv, dtype=np.float64)
     load = np.zeros(k, dtype=np.int64)
     load[k - 1] = total
     last = k - 1
+    room = 2 * nv + 16
+    hkey = np.empty(room, dtype=np.float64)
+    hrank = np.empty(room, dtype=np.int64)
+    hitem = np.empty(room, dtype=np.int64)
     for b in range(k - 1):
         target = (total * caps[b] + capsum - 1) // capsum
         if target > caps[b]:
             target = caps[b]
         # scores of every unplaced vertex for block b
+        hsize = 0
         for v in range(nv):
             score[v] = -1e300
             if blocks[v] != last:
                 continue
-            score[v] = _grow_score(v, b, last, k, vptr, vedge, eptr, eweight, cnt)
+            gain[v], pull[v] = _grow_score(v, b, last, k, vptr, vedge, eptr, eweight, cnt)
+            score[v] = gain[v] * 1e6 + pull[v]
+            hsize = _heap_push(hkey, hrank, hitem, hsize, score[v], rank[v], v)
         started = False
         while load[b] < target:
             best = -1
@@ -443,30 +515,45 @@ def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
                         break
                 started = True
             else:
-                for v in range(nv):
-                    if blocks[v] != last or load[b] + vweight[v] > caps[b]:
-                        continue
-                    if best < 0 or score[v] > score[best] or (score[v] == score[best]
-                                                              and rank[v] < rank[best]):
-                        best = v
+                while hsize > 0:
+                    v = hitem[0]
+                    s = hkey[0]
+                    hsize = _heap_pop(hkey, hrank, hitem, hsize)
+                    if blocks[v] != last or s != score[v]:
+                        continue  # placed, or a stale entry
+                    if load[b] + vweight[v] > caps[b]:
+                        continue  # never fits again: the load only grows
+                    best = v
+                    break
             if best < 0:
                 break
             v = best
             blocks[v] = b
             load[b] += vweight[v]
             load[last] -= vweight[v]
+            # every unplaced pin of a hyperedge gets the same share of score from it: move
+            # the changed shares onto the pins
             for i in range(vptr[v], vptr[v + 1]):
                 e = vedge[i]
+                g0, p0 = _grow_share(e, b, last, k, eptr, eweight, cnt)
                 cnt[e * k + last] -= 1
                 cnt[e * k + b] += 1
-            # rescore the unplaced pins of v's hyperedges
-            for i in range(vptr[v], vptr[v + 1]):
-                e = vedge[i]
+                g1, p1 = _grow_share(e, b, last, k, eptr, eweight, cnt)
+                if g1 == g0 and p1 == p0:
+                    continue
                 for j in range(eptr[e], eptr[e + 1]):
                     u = epin[j]
                     if blocks[u] != last:
                         continue
-                    score[u] = _grow_score(u, b, last, k, vptr, vedge, eptr, eweight, cnt)
+                    gain[u] += g1 - g0
+                    pull[u] += p1 - p0
+                    s = gain[u] * 1e6 + pull[u]
+                    score[u] = s
+                    if hsize == hkey.shape[0]:
+                        hkey = np.concatenate((hkey, np.empty(hsize, dtype=np.float64)))
+                        hrank = np.concatenate((hrank, np.empty(hsize, dtype=np.int64)))
+                        hitem = np.concatenate((hitem, np.empty(hsize, dtype=np.int64)))
+                    hsize = _heap_push(hkey, hrank, hitem, hsize, s, rank[u], u)
     if load[last] > caps[last]:
         blocks[0] = -1
     return blocks
