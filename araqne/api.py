@@ -10,6 +10,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from .packets import Packets, find_windows
 from .partitioner import Partition, partition_hypergraph
 from .partitioner.cover import km1_after, optimal_sides
 from .partitioner.multilevel import detached_search
+from .partitioner.parallel import run_all
 from .partitioner.timesliced import layer_permutation, teleport_search
 from .simplify import simplify as simplify_circuit
 
@@ -692,15 +694,17 @@ def _teleport(result: PartitionResult, circ: Circuit, network: Network, packets:
                    perm)]
     restarts = max(0, int(round(TELEPORT_RESTARTS * effort)))
     cycles = max(1, int(round(2 * effort)))
-    plans = []
+    # every (order, start, slice length) is an independent search: run them side by side
+    keys, tasks = [], []
     for o, (c, _, _, order) in enumerate(orders):
         for s, start in enumerate([result] + list(others or [])):
             gq = start.gate_qpu if order is None else start.gate_qpu[order]
             for layers in TELEPORT_SLICES:
-                plan = teleport_search(c, caps, start.assignment, gq, layers_per_slice=layers,
-                                       cycles=cycles, seed=seed, restarts=restarts,
-                                       rounds=None, budget=effort)
-                plans.append((plan.km1, o, s, plan))
+                keys.append((o, s))
+                tasks.append(partial(teleport_search, c, caps, start.assignment, gq,
+                                     layers_per_slice=layers, cycles=cycles, seed=seed,
+                                     restarts=restarts, rounds=None, budget=effort))
+    plans = [(plan.km1, o, s, plan) for (o, s), plan in zip(keys, run_all(tasks))]
     plans.sort(key=lambda x: (x[0], x[1]))
     for km1, o, _, plan in plans[:1]:
         if not plan.moves or km1 >= best_e:

@@ -91,10 +91,12 @@ def _args(items: list[str], tmp: Path) -> list[str]:
 
 
 def _partition(circuit: str, options: list[str], out: Path, tmp: Path, *, hashseed: str = "0",
-               cwd: Path = ROOT) -> dict[str, bytes]:
+               cwd: Path = ROOT, threads: str | None = None) -> dict[str, bytes]:
     """Run ``python -m araqne.cli partition`` in a fresh process; return the files of ``out``."""
     env = dict(os.environ)
     env["PYTHONHASHSEED"] = hashseed
+    if threads is not None:
+        env["ARAQNE_THREADS"] = threads
     cmd = [sys.executable, "-m", "araqne.cli", "partition", *_args([circuit], tmp),
            *_args(options, tmp), "--out", str(out), "--quiet", "--no-timings"]
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
@@ -130,6 +132,16 @@ def test_hash_seed_and_working_directory_do_not_change_outputs(case, inputs, tmp
         other = _partition(circuit, options, tmp_path / f"h{i}", inputs, hashseed=hashseed,
                            cwd=cwd)
         _assert_same(reference, other, f"PYTHONHASHSEED={hashseed} cwd={cwd}")
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[6]], ids=[CASES[0][0], CASES[6][0]])
+def test_thread_count_does_not_change_outputs(case, inputs, tmp_path):
+    """The parallel searches keep the first best result in task order: one thread or four
+    give the same files."""
+    _, circuit, options = case
+    one = _partition(circuit, options, tmp_path / "t1", inputs, threads="1")
+    four = _partition(circuit, options, tmp_path / "t4", inputs, threads="4")
+    _assert_same(one, four, "ARAQNE_THREADS=1 against 4")
 
 
 def test_summary_json_is_byte_identical(inputs, tmp_path):

@@ -9,12 +9,14 @@ far), repairs capacity, then alternates k-way FM passes over qubit moves with ga
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from ..errors import InfeasibleError
 from .bounds import km1_lower_bound
 from .cover import optimal_sides
+from .parallel import run_all
 from .reduce import reduce_hypergraph
 from .refine import cost_of_counts, fm_pass, fm_pass_large, greedy_flips, pin_counts
 from .seed import (fill_seed, graph_cut, linear_seed, metis_seed, random_seed,
@@ -210,9 +212,19 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     return _search(hg, capacities, seed, effort, table)
 
 
+RESTART_BATCH = 2
+"""Restarts refined side by side (:func:`.parallel.run_all`).  A fixed number, not the core
+count, so that the partition depends on the seed alone: a perturbation starts from the best
+partition of the batches before its own, whatever ran at the same time."""
+
+
 def _search(hg, capacities: np.ndarray, seed: int, effort: float,
             table: np.ndarray | None) -> Partition:
-    """The restarts of :func:`partition_hypergraph` on ``hg`` as given."""
+    """The restarts of :func:`partition_hypergraph` on ``hg`` as given.
+
+    The starts are refined in batches of :data:`RESTART_BATCH` at once, each with its own
+    random generator; the first best result (in start order) is kept.
+    """
     n = hg.num_qubits
     k = int(capacities.shape[0])
     rng = np.random.default_rng(seed)
@@ -224,23 +236,20 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
     large = size > LARGE_PINS
     if large:
         restarts = max(1, int(round(effort)))
-    best: Partition | None = None
     # a partition at the lower bound is optimal: the remaining starts cannot beat it
     bound = km1_lower_bound(hg, capacities) if table is None else -1
-    ran = 0
 
-    def consider(part: np.ndarray) -> None:
-        nonlocal best, ran
-        if best is not None and best.km1 <= bound:
-            return
-        ran += 1
+    def refine_from(start, task_seed: int) -> Partition:
+        task_rng = np.random.default_rng(task_seed)
+        part = start(task_rng)
         side = np.zeros(hg.num_gates, dtype=np.int64)
         if not ref.repair(part, side):
-            part = random_seed(n, capacities, rng)
-        km1 = ref.refine(part, side, rng)
-        if best is None or km1 < best.km1:
-            best = Partition(part.copy(), side.copy(), km1)
+            part = random_seed(n, capacities, task_rng)
+        km1 = ref.refine(part, side, task_rng)
+        return Partition(part, side, km1)
 
+    # every start draws from the generator of its task: (rng) -> partition of the qubits
+    starts: list = []
     if large:
         # a refinement pass costs seconds at this size: of the first seeds, refine only the
         # one that cuts the least weight of the qubit graph (METIS's own objective)
@@ -249,21 +258,37 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
                  metis_seed(hg, capacities, int(rng.integers(1 << 30)), graph)]
         cuts = [graph_cut(graph, s) for s in seeds]
         del graph
-        consider(seeds[int(np.argmin(cuts))])
+        chosen = seeds[int(np.argmin(cuts))]
+        starts.append(lambda g: chosen)
     else:
-        consider(linear_seed(n, capacities))
-        consider(fill_seed(n, capacities))
+        starts.append(lambda g: linear_seed(n, capacities))
+        starts.append(lambda g: fill_seed(n, capacities))
         if k > 2:
-            consider(bisection_seed(hg, capacities, int(rng.integers(1 << 30)), effort))
+            starts.append(lambda g: bisection_seed(hg, capacities, int(g.integers(1 << 30)),
+                                                   effort))
     for r in range(1 if large else 0, restarts):
-        if best.km1 <= bound:
-            break
         if r % 3 == 0:
-            consider(metis_seed(hg, capacities, int(rng.integers(1 << 30))))
+            starts.append(lambda g: metis_seed(hg, capacities, int(g.integers(1 << 30))))
         elif r % 3 == 1:
-            consider(_perturb(best.part, capacities, rng, ref))
+            starts.append(None)  # a perturbation of the best partition so far
         else:
-            consider(random_seed(n, capacities, rng))
+            starts.append(lambda g: random_seed(n, capacities, g))
+    best: Partition | None = None
+    ran = 0
+    for i in range(0, len(starts), RESTART_BATCH):
+        if best is not None and best.km1 <= bound:
+            break
+        tasks = []
+        for start in starts[i:i + RESTART_BATCH]:
+            if start is None:
+                base = best.part if best is not None else None
+                start = (lambda g, base=base: _perturb(base, capacities, g) if base is not None
+                         else random_seed(n, capacities, g))
+            tasks.append(partial(refine_from, start, int(rng.integers(1 << 62))))
+        for result in run_all(tasks):
+            ran += 1
+            if best is None or result.km1 < best.km1:
+                best = result
     best.restarts = ran
     return best
 
@@ -338,8 +363,7 @@ def _sub_hypergraph(hg, vblock: np.ndarray, b: int, keep: np.ndarray):
                       espan=hg.espan[keep_e])
 
 
-def _perturb(part: np.ndarray, capacities: np.ndarray, rng: np.random.Generator,
-             ref: _Refiner) -> np.ndarray:
+def _perturb(part: np.ndarray, capacities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Swap random pairs of qubits, up to a quarter of them (capacity-neutral)."""
     part = part.copy()
     n = part.shape[0]

@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import maximum_flow
 from .refine import pin_counts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fixed_paid(n, k, eptr, epin, part, roots):
     """Per (edge, QPU): 1 where a qubit pin (root or pinned partner) already lies there."""
     ne = eptr.shape[0] - 1
@@ -33,7 +33,7 @@ def _fixed_paid(n, k, eptr, epin, part, roots):
     return paid
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _csr(nl, li, ri):
     """Adjacency (CSR) of the left nodes of a bipartite graph given as edge lists."""
     indptr = np.zeros(nl + 1, dtype=np.int64)
@@ -49,7 +49,7 @@ def _csr(nl, li, ri):
     return indptr, indices
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _max_matching(nl, nr, indptr, indices):
     """Maximum bipartite matching (Hopcroft-Karp: BFS layers from the free left nodes, then
     vertex-disjoint shortest augmenting paths by DFS); returns ``(match_l, match_r)``.
@@ -139,7 +139,7 @@ def _max_matching(nl, nr, indptr, indices):
                         it[stack[depth]] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _konig(nl, nr, indptr, indices, match_l, match_r):
     """Minimum vertex cover from a maximum matching: (in_cover_left, in_cover_right)."""
     vis_l = np.zeros(nl, dtype=np.bool_)
@@ -258,7 +258,7 @@ def _weighted_cover_left(li: np.ndarray, ri: np.ndarray, wl: np.ndarray,
     return ~seen[:nl]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _reach(indptr, indices, start, nv):
     seen = np.zeros(nv, dtype=np.bool_)
     stack = np.empty(nv, dtype=np.int64)

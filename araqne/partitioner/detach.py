@@ -27,7 +27,7 @@ from .refine import _heap_push as _push
 from .refine import km1_of_counts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def block_counts(k, eptr, epin, blocks):
     """Pins of every hyperedge on every QPU (flat ``E * k``)."""
     ne = eptr.shape[0] - 1
@@ -38,13 +38,13 @@ def block_counts(k, eptr, epin, blocks):
     return cnt
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def km1_of_blocks(k, eptr, epin, eweight, blocks):
     """Weighted connectivity minus one of a placement of every vertex."""
     return km1_of_counts(block_counts(k, eptr, epin, blocks), k, eweight)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gains(v, k, blocks, vptr, vedge, cnt, eweight, out):
     """Gain of moving vertex ``v`` to every QPU (``out[blocks[v]]`` is left at 0)."""
     s = blocks[v]
@@ -66,7 +66,7 @@ def _gains(v, k, blocks, vptr, vedge, cnt, eweight, out):
             out[p] += base
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight, slack, gains,
                vgroup):
     """Best target of ``v`` within the transient slack, and its gain (target -1 if none)."""
@@ -86,7 +86,7 @@ def _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight, slac
     return best_t, best_g
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _init_cache(k, vptr, vedge, eweight, blocks, cnt, ben, pen):
     """Gain cache of every vertex: ``ben[v]``, the weight of its hyperedges it alone holds on
     its QPU (leaving frees them), and ``pen[v * k + p]``, the weight of its hyperedges with no
@@ -107,7 +107,7 @@ def _init_cache(k, vptr, vedge, eweight, blocks, cnt, ben, pen):
         ben[v] = b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks, cnt, ben, pen):
     """Account for pin ``v`` of hyperedge ``e`` moving from ``s`` to ``t`` (``blocks[v]`` is
     ``t`` already): pin counts and the gain caches of the pins of ``e`` (not ``ben[v]``, which
@@ -139,7 +139,7 @@ def _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks, cnt, ben, pen):
     return a <= 1 or b <= 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _own_ben(v, k, vptr, vedge, eweight, blocks, cnt):
     t = blocks[v]
     b = 0
@@ -150,7 +150,7 @@ def _own_ben(v, k, vptr, vedge, eweight, blocks, cnt):
     return b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _best_cached(v, k, blocks, ben, pen, load, cap, vweight, slack, vgroup):
     """:func:`_best_move` from the gain cache."""
     s = blocks[v]
@@ -169,7 +169,7 @@ def _best_cached(v, k, blocks, ben, pen, load, cap, vweight, slack, vgroup):
     return best_t, best_g
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _balanced(load, cap, k):
     for i in range(load.shape[0]):
         if load[i] > cap[i % k]:
@@ -177,7 +177,7 @@ def _balanced(load, cap, k):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max_passes,
                   max_stall, vgroup, ngroups, boundary=False):
     """Refine a placement of every vertex (qubits and free gates) in place; return its km1.
@@ -404,7 +404,7 @@ def detach(hg, part: np.ndarray, side: np.ndarray, capacities: np.ndarray,
 _INF = 1 << 50
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _max_flow(nn, s, t, aptr, ahead, acap, arev):
     """Dinic's maximum flow on a CSR residual graph (``acap`` updated in place); returns the
     flow value, stopping once it reaches ``_INF``."""
@@ -468,7 +468,7 @@ def _max_flow(nn, s, t, aptr, ahead, acap, arev):
                 it[u] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, gate_id,
                edge_id, gates, edges):
     """Optimal placement of the free (weight 0) vertices of blocks ``a`` and ``b`` between
@@ -626,7 +626,7 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
     return gain
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds):
     """Re-place the free (weight 0) vertices by minimum cuts over every pair of blocks (the
     weighted vertices stay), rounds until none gains; return the km1.
@@ -672,7 +672,7 @@ def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds
     return km1_of_counts(cnt, k, eweight)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def home_gates(k, n, vptr, vedge, eweight, eptr, epin, gate_qubits, blocks):
     """Move every free gate that sits on a QPU holding neither of its qubits beside one of
     them wherever that costs no km1 (best side first); return the number moved.

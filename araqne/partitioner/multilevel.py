@@ -15,16 +15,19 @@ All kernels are numba-compiled over flat int64 arrays (``cache=True``).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from numba import njit
 
 from .detach import detach_refine, flow_refine, home_gates, km1_of_blocks
 from .bounds import km1_lower_bound
+from .parallel import run_all
 from .reduce import reduce_hypergraph
 from .tabu import tabu_refine
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def match_in_blocks(vweight, eptr, epin, vptr, vedge, eweight, blocks, order, max_weight,
                     max_edge, vgroup):
     """Cluster id of every vertex after one round of rated matching within blocks.
@@ -97,7 +100,7 @@ def match_in_blocks(vweight, eptr, epin, vptr, vedge, eweight, blocks, order, ma
     return cluster, nc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cluster_in_blocks(vweight, eptr, epin, vptr, vedge, eweight, blocks, order, max_weight,
                       max_edge, vgroup, min_clusters):
     """Cluster id of every vertex after one round of rated clustering within blocks.
@@ -185,7 +188,7 @@ def cluster_in_blocks(vweight, eptr, epin, vptr, vedge, eweight, blocks, order, 
     return cluster, nc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def contract(nc, cluster, vweight, eptr, epin, eweight, vgroup):
     """The coarse hypergraph of a clustering (single-pin hyperedges dropped).
 
@@ -372,7 +375,7 @@ def _refine_level(k: int, level: tuple, caps: np.ndarray, blocks: np.ndarray, pa
     return cost
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _grow_share(e, b, last, k, eptr, eweight, cnt):
     """Hyperedge ``e``'s share of the greedy-growing score of each of its unplaced pins (in
     block ``last``) for block ``b``: its km1 change and its pull (weight per pin when it
@@ -389,7 +392,7 @@ def _grow_share(e, b, last, k, eptr, eweight, cnt):
     return g, pull
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _grow_score(v, b, last, k, vptr, vedge, eptr, eweight, cnt):
     """Greedy-growing score of moving unplaced ``v`` (in block ``last``) into block ``b``:
     the km1 change (ranked first) and the pull (hyperedge weight per pin already in ``b``)."""
@@ -402,20 +405,20 @@ def _grow_score(v, b, last, k, vptr, vedge, eptr, eweight, cnt):
     return g, pull
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heap_before(key, rank, i, j):
     """Heap order of :func:`grow_blocks`: higher score first, then lower rank."""
     return key[i] > key[j] or (key[i] == key[j] and rank[i] < rank[j])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heap_swap(key, rank, item, i, j):
     key[i], key[j] = key[j], key[i]
     rank[i], rank[j] = rank[j], rank[i]
     item[i], item[j] = item[j], item[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heap_push(key, rank, item, size, s, r, v):
     """Push ``(s, r, v)`` onto the heap of ``size`` entries (the arrays have room)."""
     i = size
@@ -429,7 +432,7 @@ def _heap_push(key, rank, item, size, s, r, v):
     return size + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heap_pop(key, rank, item, size):
     """Remove the top entry (read it before the call); return the new size."""
     size -= 1
@@ -448,7 +451,7 @@ def _heap_pop(key, rank, item, size):
     return size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
     """Greedy hypergraph growing: a balanced placement of every vertex, grown block by block.
 
@@ -754,35 +757,44 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
     k = int(capacities.shape[0])
     size = int(hg.epin.shape[0])
     cycles = max(1, int(round(4 * effort)))
-    best, best_cost = multilevel_refine(hg, capacities, start, seed=seed, cycles=cycles,
-                                        schemes=SCHEMES, flows=True)
     chains = max(1, int(round(effort * min(CHAINS, max(1.0, CHAIN_PINS / max(size, 1))))))
-    for c in range(1, chains):
-        trial, cost = multilevel_refine(hg, capacities, start, seed=seed + 101 * c,
-                                        cycles=cycles, schemes=SCHEMES, flows=True)
-        if cost < best_cost:
-            best, best_cost = trial, cost
     runs = max(1, int(round(effort * min(FRESH_MAX, max(1.0, FRESH_PINS / max(size, 1))))))
-    for i, scheme in enumerate(FRESH_SCHEMES):
-        fresh, fresh_cost = multilevel_partition(hg, capacities, seed=seed + 1 + 2 * i,
-                                                 runs=runs, schemes=(scheme,), flows=True)
-        if fresh is None:
-            continue
-        fresh, fresh_cost = multilevel_refine(hg, capacities, fresh, seed=seed + 2 + 2 * i,
-                                              cycles=cycles, schemes=SCHEMES, flows=True)
-        if fresh_cost < best_cost:
-            best, best_cost = fresh, fresh_cost
+
+    def chain(c: int):
+        return multilevel_refine(hg, capacities, start, seed=seed + 101 * c, cycles=cycles,
+                                 schemes=SCHEMES, flows=True)
+
+    def fresh(i: int, scheme: str):
+        blocks, cost = multilevel_partition(hg, capacities, seed=seed + 1 + 2 * i, runs=runs,
+                                            schemes=(scheme,), flows=True)
+        if blocks is None:
+            return None, -1
+        return multilevel_refine(hg, capacities, blocks, seed=seed + 2 + 2 * i,
+                                 cycles=cycles, schemes=SCHEMES, flows=True)
+
+    # the chains and the fresh partitions are independent: run them side by side, keep the
+    # first best in this order
+    tasks = [partial(chain, c) for c in range(chains)]
+    tasks += [partial(fresh, i, scheme) for i, scheme in enumerate(FRESH_SCHEMES)]
+    best, best_cost = None, -1
+    for trial, cost in run_all(tasks):
+        if trial is not None and (best is None or cost < best_cost):
+            best, best_cost = trial, cost
     nv = hg.num_qubits + hg.num_gates
     steps = int(effort * min(TABU_STEPS, TABU_CELLS / max(nv * k, 1)))
     if steps >= TABU_MIN_STEPS:
         vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
-        for r in range(TABU_RUNS):
+
+        def walk(r: int):
             trial = best.copy()
             # short tenures suit dense weighted graphs, long ones many-pin hypergraphs
             tenure = TABU_TENURE if r % 2 == 0 else max(TABU_TENURE, nv // 16)
             cost = tabu_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight,
                                capacities.astype(np.int64), trial, steps, tenure, tenure,
                                seed + 7 + r)
+            return trial, cost
+
+        for trial, cost in run_all([partial(walk, r) for r in range(TABU_RUNS)]):
             if cost < best_cost:
                 best, best_cost = trial, cost
     return best, best_cost

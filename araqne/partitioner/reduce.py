@@ -27,7 +27,7 @@ from numba import njit
 from ..hypergraph import Hypergraph, incidence, sorted_unique
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pendant_targets(n, num_gates, eptr, epin, vptr, vedge, eweight, gate_qubits):
     """Qubit each free gate contracts into (``-1``: the gate stays).
 

@@ -28,13 +28,13 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gate_block(g, part, side, gate_qubits):
     """QPU of free gate ``g``."""
     return part[gate_qubits[g, side[g]]]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def vertex_block(v, n, part, side, gate_qubits):
     """QPU of vertex ``v`` (qubit or free gate)."""
     if v < n:
@@ -42,7 +42,7 @@ def vertex_block(v, n, part, side, gate_qubits):
     return part[gate_qubits[v - n, side[v - n]]]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pin_counts(n, k, eptr, epin, part, side, gate_qubits):
     """Pin count of every hyperedge on every QPU (flat ``E * k``, int32: ``E * k`` reaches
     10**8 on the largest circuits, and no hyperedge has 2**31 pins)."""
@@ -54,7 +54,7 @@ def pin_counts(n, k, eptr, epin, part, side, gate_qubits):
     return cnt
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mask(cnt, e, k):
     """Bit set of the QPUs holding pins of hyperedge ``e``."""
     mask = 0
@@ -64,7 +64,7 @@ def _mask(cnt, e, k):
     return mask
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cost_of_counts(cnt, k, eweight, part, roots, table, use_table):
     """The partition's cost from pin counts: km1, or the network table's with ``use_table``."""
     if not use_table:
@@ -75,7 +75,7 @@ def cost_of_counts(cnt, k, eweight, part, roots, table, use_table):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def km1_of_counts(cnt, k, eweight):
     """Weighted connectivity minus one from pin counts."""
     ne = eweight.shape[0]
@@ -90,7 +90,7 @@ def km1_of_counts(cnt, k, eweight):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _collect_move(q, n, part, side, gate_qubits, vptr, vedge, qgptr, qglist, mcount, touched):
     """Count, per hyperedge, the pins that move with qubit ``q``; return #touched edges."""
     nt = 0
@@ -114,7 +114,7 @@ def _collect_move(q, n, part, side, gate_qubits, vptr, vedge, qgptr, qglist, mco
     return nt
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
                 mcount, touched, gains, roots, table, use_table):
     """Gain (cost decrease) of moving qubit ``q`` with its attached gates to every QPU.
@@ -164,7 +164,7 @@ def qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cn
     return nt
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
                      load, vweight):
     """Move qubit ``q`` and its attached gates to QPU ``b``, updating counts and loads."""
@@ -189,7 +189,7 @@ def apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qg
     load[b] += vweight[q]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, roots, table, use_table):
     """Gain of moving free gate ``g`` to its other side (0 when both sides share a QPU)."""
     x = part[gate_qubits[g, side[g]]]
@@ -215,7 +215,7 @@ def flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, roots
     return gain
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def apply_flip(g, n, k, part, side, gate_qubits, vptr, vedge, cnt):
     """Move free gate ``g`` to its other side."""
     x = part[gate_qubits[g, side[g]]]
@@ -230,7 +230,7 @@ def apply_flip(g, n, k, part, side, gate_qubits, vptr, vedge, cnt):
         cnt[e * k + y] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def greedy_flips(n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, max_rounds, roots, table, use_table):
     """Flip gates with positive gain until none is left; return the total gain."""
     total = 0
@@ -248,7 +248,7 @@ def greedy_flips(n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, max_r
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
                    flipped, roots, table, use_table):
     """Flip every gate beside ``q`` (either side) whose flip gains; return (gain, #flips)."""
@@ -265,7 +265,7 @@ def _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
     return total, nf
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
                    load, vweight, mcount, touched, gains, flipped, roots, table, use_table):
     """Gain of moving ``q`` to every QPU, each followed by the best flips of its gates.
@@ -299,7 +299,7 @@ def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
 
 # ---------------------------------------------------------------- lazy max-heap on (key, item)
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heap_push(hkey, hitem, size, key, item):
     i = size
     hkey[i] = key
@@ -314,7 +314,7 @@ def _heap_push(hkey, hitem, size, key, item):
     return size + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heap_pop(hkey, hitem, size):
     size -= 1
     hkey[0] = hkey[size]
@@ -335,7 +335,7 @@ def _heap_pop(hkey, hitem, size):
     return size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _excess(load, cap):
     s = 0
     for p in range(load.shape[0]):
@@ -344,7 +344,7 @@ def _excess(load, cap):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _best_target(q, k, part, load, cap, vweight, gains, excess, slack):
     """Best QPU for ``q`` among those the move keeps within ``slack`` total overload."""
     a = part[q]
@@ -368,7 +368,7 @@ def _best_target(q, k, part, load, cap, vweight, gains, excess, slack):
     return best, best_gain
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, out):
     """Hyperedges of ``q`` and of every gate beside it (distinct); return their number."""
     nt = 0
@@ -391,7 +391,7 @@ def _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, out):
     return nt
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _commit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load,
                  vweight, eweight, flipped, roots, table, use_table, hist_kind, hist_id,
                  hist_from, nsteps):
@@ -414,7 +414,7 @@ def _commit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist
     return nsteps
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rollback(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, vweight,
               hist_kind, hist_id, hist_from, nsteps, keep):
     """Undo the logged steps after the first ``keep``, last first."""
@@ -426,7 +426,7 @@ def _rollback(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, lo
             apply_flip(hist_id[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglist, cnt, load,
             cap, vweight, eweight, tiebreak, max_stall, eager, roots, table, use_table):
     """One k-way Fiduccia-Mattheyses pass over qubit moves; return the km1 gain kept.
@@ -549,7 +549,7 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
     return best_cum
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def steiner_of_counts(cnt, k, root_block, eweight, table):
     """Network cost from pin counts: per hyperedge, the Steiner tree joining its QPUs.
 
@@ -569,7 +569,7 @@ def steiner_of_counts(cnt, k, root_block, eweight, table):
 
 # ----------------------------------------------------------- FM for large hypergraphs
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def top_resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
                        eweight, load, vweight, mcount, touched, gains, flipped, roots, table,
                        use_table, excess, cap, slack, top, order):
@@ -628,7 +628,7 @@ def top_resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qgl
     return nsel
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fm_pass_large(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, cap,
                   vweight, eweight, tiebreak, max_stall, top, roots, table, use_table):
     """One k-way FM pass for large hypergraphs, with one lazy max-heap per QPU.

@@ -82,7 +82,7 @@ def random_seed(n: int, capacities: np.ndarray, rng: np.random.Generator) -> np.
     return rng.permutation(slots)[:n].astype(np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def repair_capacity(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, cap,
                     vweight, eweight, roots, table, use_table, batch=False):
     """Move qubits out of over-full QPUs, each time the move losing the least km1.

@@ -21,7 +21,7 @@ from .detach import _edge_moved, _init_cache, _own_ben, block_counts
 from .refine import km1_of_counts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps, tenure, span,
                 seed):
     """Improve the balanced placement ``blocks`` of every vertex by tabu search, in place.

@@ -358,7 +358,7 @@ def sequence_moves(op: int, qubits: np.ndarray, before: np.ndarray, after: np.nd
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _edge_hashes(eptr, epin):
     """Pins of every hyperedge sorted in place, and a hash of each pin list."""
     ne = eptr.shape[0] - 1
@@ -373,7 +373,7 @@ def _edge_hashes(eptr, epin):
     return h
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _merge_runs(eptr, epin, eweight, order, h):
     """Merge hyperedges with equal pin lists (``order`` sorts them by hash): one keeps the
     summed weight.  Returns the new ``(eptr, epin, eweight)``."""
@@ -886,7 +886,7 @@ def plan_of_blocks(circ: Circuit, starts: np.ndarray, hg, blocks: np.ndarray,
     return TeleportPlan(loc[0].copy(), new_gate_qpu, moves, int(km1))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _evacuate(src, grp, gptr, vweight, k, moved, blocks, vptr, vedge, cnt, eweight, load, cap,
               gains):
     """Best (vertex, target, gain) moving a weighted vertex of group ``grp`` other than
@@ -910,7 +910,7 @@ def _evacuate(src, grp, gptr, vweight, k, moved, blocks, vptr, vedge, cnt, eweig
     return best_v, best_t, best_g
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _apply(v, t, k, blocks, vptr, vedge, cnt, load, grp, w):
     s = blocks[v]
     blocks[v] = t
@@ -924,7 +924,7 @@ def _apply(v, t, k, blocks, vptr, vedge, cnt, load, grp, w):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _groups(gptr, nv):
     ng = gptr.shape[0] - 1
     vgroup = np.full(nv, -1, dtype=np.int64)
@@ -934,7 +934,7 @@ def _groups(gptr, nv):
     return vgroup
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rebalance(k, gptr, vweight, eptr, epin, vptr, vedge, eweight, cap, blocks):
     """Make a placement fit ``cap`` in every group, in place: while a QPU holds too much
     weight in a group, the vertex of that group whose move to a QPU with room there costs
@@ -958,7 +958,7 @@ def rebalance(k, gptr, vweight, eptr, epin, vptr, vedge, eweight, cap, blocks):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def slice_refine(k, gptr, vweight, eptr, epin, vptr, vedge, eweight, cap, blocks, max_passes,
                  max_stall):
     """k-way FM on a time-sliced hypergraph, in place; returns its km1.

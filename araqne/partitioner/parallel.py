@@ -1,0 +1,92 @@
+"""Run independent searches side by side on the machine's cores.
+
+The partitioner's kernels are numba functions compiled with ``nogil=True``: two of them called
+from two Python threads run at once.  :func:`run_all` runs a list of independent tasks (restarts,
+V-cycle chains, tabu walks) on a shared thread pool and returns their results in task order, so
+a caller that keeps the first best result gets the same answer on one core or on many: the
+thread count changes the time, never the partition.
+
+Tasks started from inside a task run in that task's thread, one after another (a nested search,
+e.g. a recursive-bisection seed, would otherwise wait on a pool its own parent occupies), and so
+do all tasks started under :func:`serial` (``araqne bench`` times CPU work in one thread).
+``ARAQNE_THREADS`` caps the workers (default: every core).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+_local = threading.local()
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def workers() -> int:
+    """Worker threads of the pool: ``ARAQNE_THREADS`` when set (at least 1), else the cores."""
+    env = os.environ.get("ARAQNE_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"ARAQNE_THREADS must be an integer, got {env!r}") from None
+    return max(1, os.cpu_count() or 1)
+
+
+def _get_pool(size: int) -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers != size:  # noqa: SLF001 (resize on change)
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="araqne")
+        return _pool
+
+
+def _in_task(task: Callable[[], T]) -> T:
+    _local.busy = True
+    try:
+        return task()
+    finally:
+        _local.busy = False
+
+
+@contextmanager
+def serial() -> Iterator[None]:
+    """Run every task started in this thread inside the block in this thread, in order.
+
+    Same results (see the module docstring); the CPU time of the calling thread then holds all
+    the work, which is what ``araqne bench`` measures.
+    """
+    before = getattr(_local, "busy", False)
+    _local.busy = True
+    try:
+        yield
+    finally:
+        _local.busy = before
+
+
+def run_all(tasks: list[Callable[[], T]]) -> list[T]:
+    """Results of ``tasks`` (callables without arguments), in order, run concurrently.
+
+    Parameters
+    ----------
+    tasks : list of callable
+        Independent tasks: none may read what another writes.
+
+    Returns
+    -------
+    list
+        ``[task() for task in tasks]``, computed on up to :func:`workers` threads.
+    """
+    size = min(workers(), len(tasks))
+    if size <= 1 or getattr(_local, "busy", False):
+        return [task() for task in tasks]
+    pool = _get_pool(workers())
+    futures = [pool.submit(_in_task, task) for task in tasks]
+    return [f.result() for f in futures]

@@ -1,0 +1,78 @@
+"""The thread pool of the partitioner's independent searches (:mod:`araqne.partitioner.parallel`)
+and the promise that the thread count never changes a partition."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from araqne import suite
+from araqne.api import _as_circuit
+from araqne.hypergraph import build_hypergraph
+from araqne.packets import find_windows
+from araqne.partitioner import partition_hypergraph
+from araqne.partitioner.multilevel import detached_search
+from araqne.partitioner.parallel import run_all, serial, workers
+
+
+def test_results_come_in_task_order(monkeypatch):
+    monkeypatch.setenv("ARAQNE_THREADS", "2")
+    assert run_all([lambda i=i: i * i for i in range(7)]) == [i * i for i in range(7)]
+    assert run_all([]) == []
+
+
+def test_nested_tasks_run_in_their_parent_thread(monkeypatch):
+    monkeypatch.setenv("ARAQNE_THREADS", "2")
+
+    def parent():
+        me = threading.get_ident()
+        return all(t == me for t in run_all([threading.get_ident] * 3))
+
+    assert run_all([parent, parent]) == [True, True]
+
+
+def test_serial_keeps_every_task_in_the_calling_thread(monkeypatch):
+    monkeypatch.setenv("ARAQNE_THREADS", "2")
+    me = threading.get_ident()
+    with serial():
+        assert run_all([threading.get_ident] * 4) == [me] * 4
+    # and the pool is used again after the block
+    assert run_all([lambda: 1, lambda: 2]) == [1, 2]
+
+
+def test_threads_setting(monkeypatch):
+    monkeypatch.setenv("ARAQNE_THREADS", "3")
+    assert workers() == 3
+    monkeypatch.setenv("ARAQNE_THREADS", "0")
+    assert workers() == 1
+    monkeypatch.setenv("ARAQNE_THREADS", "many")
+    with pytest.raises(ValueError, match="ARAQNE_THREADS"):
+        workers()
+
+
+def test_an_error_in_a_task_reaches_the_caller(monkeypatch):
+    monkeypatch.setenv("ARAQNE_THREADS", "2")
+
+    def boom():
+        raise RuntimeError("task failed")
+
+    with pytest.raises(RuntimeError, match="task failed"):
+        run_all([lambda: 1, boom])
+
+
+@pytest.mark.parametrize("name,k", [("cz_fraction_48", 4), ("qft_32", 8), ("qpe_16", 3)])
+def test_partition_does_not_depend_on_the_thread_count(monkeypatch, name, k):
+    """Restart batches and V-cycle chains run side by side; one thread gives the same
+    qubit assignment, gate sides and detached placement as two or four."""
+    circ = _as_circuit(suite.get(name).build())
+    hg = build_hypergraph(circ, find_windows(circ))
+    caps = np.full(k, circ.num_qubits // k + 1, dtype=np.int64)
+    runs = []
+    for threads in ("1", "2", "4"):
+        monkeypatch.setenv("ARAQNE_THREADS", threads)
+        p = partition_hypergraph(hg, caps, seed=3)
+        blocks, km1 = detached_search(hg, caps, p.part, p.side, seed=3)
+        runs.append((p.part.tolist(), p.side.tolist(), p.km1, blocks.tolist(), km1))
+    assert runs[0] == runs[1] == runs[2]
