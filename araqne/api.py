@@ -25,7 +25,7 @@ from .packets import Packets, find_windows
 from .partitioner import Partition, partition_hypergraph
 from .partitioner.cover import km1_after, optimal_sides
 from .partitioner.multilevel import detached_search
-from .partitioner.parallel import run_all
+from .partitioner.parallel import run_all, workers
 from .partitioner.timesliced import layer_permutation, teleport_search
 from .simplify import simplify as simplify_circuit
 
@@ -517,6 +517,7 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         network = default_network(circ.num_qubits, qpus, capacity)
     if effort <= 0:
         raise UsageError(f"--effort must be positive (got {effort})")
+    workers()  # a bad ARAQNE_THREADS is refused before any work, whatever runs later
     k = network.k
     caps = network.capacities()
     if int(caps.sum()) < circ.num_qubits:

@@ -3,18 +3,25 @@ and the promise that the thread count never changes a partition."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from araqne import suite
 from araqne.api import _as_circuit
+from araqne.errors import UsageError
 from araqne.hypergraph import build_hypergraph
 from araqne.packets import find_windows
 from araqne.partitioner import partition_hypergraph
 from araqne.partitioner.multilevel import detached_search
 from araqne.partitioner.parallel import run_all, serial, workers
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_results_come_in_task_order(monkeypatch):
@@ -45,11 +52,25 @@ def test_serial_keeps_every_task_in_the_calling_thread(monkeypatch):
 def test_threads_setting(monkeypatch):
     monkeypatch.setenv("ARAQNE_THREADS", "3")
     assert workers() == 3
-    monkeypatch.setenv("ARAQNE_THREADS", "0")
-    assert workers() == 1
-    monkeypatch.setenv("ARAQNE_THREADS", "many")
-    with pytest.raises(ValueError, match="ARAQNE_THREADS"):
-        workers()
+    monkeypatch.delenv("ARAQNE_THREADS")
+    assert workers() >= 1
+    for bad in ("0", "-2", "many", "1.5"):
+        monkeypatch.setenv("ARAQNE_THREADS", bad)
+        with pytest.raises(UsageError, match="ARAQNE_THREADS must be a positive integer"):
+            workers()
+
+
+def test_cli_refuses_a_bad_thread_count_in_one_line(tmp_path):
+    """A bad ``ARAQNE_THREADS`` is a usage error: one line naming it, exit code 2."""
+    env = dict(os.environ, ARAQNE_THREADS="many")
+    proc = subprocess.run([sys.executable, "-m", "araqne.cli", "partition",
+                           str(ROOT / "circuits" / "qft_16.qasm"), "--qpus", "4",
+                           "--out", str(tmp_path / "out")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ARAQNE_THREADS" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_an_error_in_a_task_reaches_the_caller(monkeypatch):

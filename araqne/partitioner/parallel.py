@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
+from ..errors import UsageError
+
 T = TypeVar("T")
 
 _local = threading.local()
@@ -28,13 +30,23 @@ _pool_lock = threading.Lock()
 
 
 def workers() -> int:
-    """Worker threads of the pool: ``ARAQNE_THREADS`` when set (at least 1), else the cores."""
+    """Worker threads of the pool: ``ARAQNE_THREADS`` when set, else the cores.
+
+    Raises
+    ------
+    UsageError
+        When ``ARAQNE_THREADS`` is not a positive integer.
+    """
     env = os.environ.get("ARAQNE_THREADS", "").strip()
     if env:
         try:
-            return max(1, int(env))
+            value = int(env)
         except ValueError:
-            raise ValueError(f"ARAQNE_THREADS must be an integer, got {env!r}") from None
+            value = 0
+        if value < 1:
+            raise UsageError(f"environment variable ARAQNE_THREADS must be a positive integer, "
+                             f"got {env!r}")
+        return value
     return max(1, os.cpu_count() or 1)
 
 
