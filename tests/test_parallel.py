@@ -97,3 +97,33 @@ def test_partition_does_not_depend_on_the_thread_count(monkeypatch, name, k):
         blocks, km1 = detached_search(hg, caps, p.part, p.side, seed=3)
         runs.append((p.part.tolist(), p.side.tolist(), p.km1, blocks.tolist(), km1))
     assert runs[0] == runs[1] == runs[2]
+
+
+def _partition_in_child(queue) -> None:
+    circ = _as_circuit(suite.get("qft_32").build())
+    hg = build_hypergraph(circ, find_windows(circ))
+    caps = np.full(4, 9, dtype=np.int64)
+    queue.put(int(partition_hypergraph(hg, caps, seed=1).km1))
+
+
+def test_a_forked_child_gets_its_own_pool(monkeypatch):
+    """Qiskit's parallel_map and ``araqne bench --jobs`` fork: the child must not submit to
+    the parent's pool, whose threads it does not have (that would wait forever)."""
+    import multiprocessing
+
+    monkeypatch.setenv("ARAQNE_THREADS", "2")
+    assert run_all([lambda: 1, lambda: 2]) == [1, 2]  # the parent's pool exists now
+    circ = _as_circuit(suite.get("qft_32").build())
+    hg = build_hypergraph(circ, find_windows(circ))
+    expected = int(partition_hypergraph(hg, np.full(4, 9, dtype=np.int64), seed=1).km1)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_partition_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=240)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, "the forked child hung on the parent's thread pool"
+    assert child.exitcode == 0
+    assert queue.get(timeout=10) == expected

@@ -50,6 +50,17 @@ def workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def _forget_pool_after_fork() -> None:
+    """A forked child holds a copy of the pool without its threads: start a new one there."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def _get_pool(size: int) -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
