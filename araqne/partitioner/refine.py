@@ -276,6 +276,8 @@ def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
     a = part[q]
     nt = qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
                      mcount, touched, gains, roots, table, use_table)
+    if qgptr[q + 1] == qgptr[q]:
+        return  # no gate beside q: nothing to flip after any move
     # only QPUs already holding pins of these hyperedges can gain from flips
     adjacent = 0
     for i in range(nt):
