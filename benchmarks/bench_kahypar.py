@@ -6,7 +6,8 @@ qubits per QPU):
 
 - by araqne: :func:`araqne.partitioner.partition_hypergraph` (free gates beside one of their
   qubits) then :func:`araqne.partitioner.multilevel.detached_search` (free gates on any QPU,
-  multilevel V-cycles), seed 0, effort 1, one thread: the static partitioner of
+  multilevel V-cycles), seed 0, effort 1, its independent searches on every core (as many
+  threads as Mt-KaHyPar; ``ARAQNE_THREADS=1`` for one, same km1): the static partitioner of
   :func:`araqne.partition` on an all-to-all network;
 - by Mt-KaHyPar (PyPI ``mtkahypar``, preset QUALITY, objective KM1, the capacities as individual
   target block weights, every core of the machine, seed 0).  With more than one thread
