@@ -484,7 +484,6 @@ def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
     rank = np.empty(nv, dtype=np.int64)
     for i in range(nv):
         rank[order[i]] = i
-    score = np.empty(nv, dtype=np.float64)
     gain = np.zeros(nv, dtype=np.int64)
     pull = np.zeros(nv, dtype=np.float64)
     load = np.zeros(k, dtype=np.int64)
@@ -501,12 +500,10 @@ def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
         # scores of every unplaced vertex for block b
         hsize = 0
         for v in range(nv):
-            score[v] = -1e300
             if blocks[v] != last:
                 continue
             gain[v], pull[v] = _grow_score(v, b, last, k, vptr, vedge, eptr, eweight, cnt)
-            score[v] = gain[v] * 1e6 + pull[v]
-            hsize = _heap_push(hkey, hrank, hitem, hsize, score[v], rank[v], v)
+            hsize = _heap_push(hkey, hrank, hitem, hsize, gain[v] * 1e6 + pull[v], rank[v], v)
         started = False
         while load[b] < target:
             best = -1
@@ -522,7 +519,7 @@ def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
                     v = hitem[0]
                     s = hkey[0]
                     hsize = _heap_pop(hkey, hrank, hitem, hsize)
-                    if blocks[v] != last or s != score[v]:
+                    if blocks[v] != last or s != gain[v] * 1e6 + pull[v]:
                         continue  # placed, or a stale entry
                     if load[b] + vweight[v] > caps[b]:
                         continue  # never fits again: the load only grows
@@ -551,7 +548,6 @@ def grow_blocks(k, eptr, epin, vptr, vedge, eweight, vweight, caps, order):
                     gain[u] += g1 - g0
                     pull[u] += p1 - p0
                     s = gain[u] * 1e6 + pull[u]
-                    score[u] = s
                     if hsize == hkey.shape[0]:
                         hkey = np.concatenate((hkey, np.empty(hsize, dtype=np.float64)))
                         hrank = np.concatenate((hrank, np.empty(hsize, dtype=np.int64)))

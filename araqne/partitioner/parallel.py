@@ -71,14 +71,6 @@ def _get_pool(size: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def _in_task(task: Callable[[], T]) -> T:
-    _local.busy = True
-    try:
-        return task()
-    finally:
-        _local.busy = False
-
-
 @contextmanager
 def serial() -> Iterator[None]:
     """Run every task started in this thread inside the block in this thread, in order.
@@ -107,9 +99,15 @@ def run_all(tasks: list[Callable[[], T]]) -> list[T]:
     list
         ``[task() for task in tasks]``, computed on up to :func:`workers` threads.
     """
-    size = min(workers(), len(tasks))
-    if size <= 1 or getattr(_local, "busy", False):
+    size = workers()
+    if min(size, len(tasks)) <= 1 or getattr(_local, "busy", False):
         return [task() for task in tasks]
-    pool = _get_pool(workers())
+    pool = _get_pool(size)
     futures = [pool.submit(_in_task, task) for task in tasks]
     return [f.result() for f in futures]
+
+
+def _in_task(task: Callable[[], T]) -> T:
+    """Run ``task`` in a pool thread; what it starts runs there too (see :func:`serial`)."""
+    with serial():
+        return task()
