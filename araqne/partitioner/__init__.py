@@ -69,11 +69,16 @@ gains first)."""
 
 
 def _gate_incidence(n: int, gate_qubits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR of the free gates beside each qubit (either operand)."""
+    """CSR of the free gates beside each qubit (either operand), each gate once per qubit.
+
+    A gate of :func:`_sub_hypergraph` whose other qubit lies outside the block has the same
+    qubit twice; listed twice, a move of that qubit would carry the gate's pins twice.
+    """
     from ..hypergraph import group_by
     g = np.arange(gate_qubits.shape[0], dtype=np.int64)
-    q = np.concatenate([gate_qubits[:, 0], gate_qubits[:, 1]]).astype(np.int64)
-    return group_by(q, np.concatenate([g, g]), n)
+    second = gate_qubits[:, 1] != gate_qubits[:, 0]
+    q = np.concatenate([gate_qubits[:, 0], gate_qubits[second, 1]]).astype(np.int64)
+    return group_by(q, np.concatenate([g, g[second]]), n)
 
 
 class _Refiner:
