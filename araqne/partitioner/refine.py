@@ -429,6 +429,81 @@ def _rollback(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, lo
 
 
 @njit(cache=True, nogil=True)
+def _stale_neighbours(q, n, k, eptr, epin, gate_qubits, qgptr, qglist, cnt, before,
+                      moved_edges, nt, roots, use_table, pins_of, stale, stamp):
+    """Mark (``stale[u] = stamp``) the qubits whose resolved gains the move of ``q`` may
+    have changed; the others keep their cached gains exactly.
+
+    Call the pins of ``e`` that are ``u`` or a gate of ``u`` its own (``m`` of them): only
+    they move in its trial moves and flips.  Every test :func:`resolved_gains` makes on
+    ``cnt[e, p]`` (equal to 0, to 1, or to the pins that move) holds only if no other pin of
+    ``e`` is on ``p``, and then depends on its own pins alone.  A count that stayed above
+    ``m``, before and after, had other pins on ``p`` both times: no test changed.  The rest
+    of its inputs change only for the other qubits of the gates beside ``q`` (a gate's QPUs
+    and sides) and, with a network table, on hyperedges rooted at ``q``: those are always
+    stale.
+    ``before[i * k + p]`` holds the count of ``moved_edges[i]`` on ``p`` before the move.
+    """
+    for t in range(qgptr[q], qgptr[q + 1]):
+        g = qglist[t]
+        for j in range(2):
+            stale[gate_qubits[g, j]] = stamp
+    for i in range(nt):
+        e = moved_edges[i]
+        low = 1 << 60
+        for p in range(k):
+            b0 = before[i * k + p]
+            b1 = cnt[e * k + p]
+            if b0 != b1:
+                low = min(low, b0, b1)
+        if use_table and roots[e] == q:
+            low = -1
+        if low == 1 << 60:
+            continue
+        for t in range(eptr[e], eptr[e + 1]):
+            v = epin[t]
+            if v < n:
+                pins_of[v] += 1
+            else:
+                u0 = gate_qubits[v - n, 0]
+                u1 = gate_qubits[v - n, 1]
+                pins_of[u0] += 1
+                if u1 != u0:
+                    pins_of[u1] += 1
+        for t in range(eptr[e], eptr[e + 1]):
+            v = epin[t]
+            for j in range(2):
+                if v < n:
+                    if j == 1:
+                        break
+                    u = v
+                else:
+                    u = gate_qubits[v - n, j]
+                # the first visit sees the full count and resets it; later visits see 0,
+                # and low < 1 then implies low < count + 1 as well
+                if low <= pins_of[u]:
+                    stale[u] = stamp
+                pins_of[u] = 0
+
+
+@njit(cache=True, nogil=True)
+def _requeue(u, cur_stamp, stamp, stale, cached, n, k, part, side, gate_qubits, vptr, vedge,
+             qgptr, qglist, cnt, eweight, load, cap, vweight, mcount, touched, flipped, roots,
+             table, use_table, excess, slack, tiebreak, scale, hkey, hitem, hsize):
+    """Push ``u`` on the heap of :func:`fm_pass` with its best target's gain, its cached
+    gains recomputed first when marked stale in this step; return the heap size."""
+    stamp[u] = cur_stamp
+    if stale[u] == cur_stamp:
+        resolved_gains(u, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                       eweight, load, vweight, mcount, touched, cached[u], flipped, roots,
+                       table, use_table)
+    bu, gu = _best_target(u, k, part, load, cap, vweight, cached[u], excess, slack)
+    if bu >= 0 and hsize < hkey.shape[0]:
+        hsize = _heap_push(hkey, hitem, hsize, gu * scale + tiebreak[u], u)
+    return hsize
+
+
+@njit(cache=True, nogil=True)
 def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglist, cnt, load,
             cap, vweight, eweight, tiebreak, max_stall, eager, roots, table, use_table):
     """One k-way Fiduccia-Mattheyses pass over qubit moves; return the km1 gain kept.
@@ -438,9 +513,11 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
     once.  Moves may overload one QPU by one qubit weight so that moves into full QPUs are
     possible (the next move out of it completes a swap); only feasible prefixes are kept.  The
     pass stops after ``max_stall`` moves without a new best and rolls back to the best
-    feasible prefix.  With ``eager`` the gains of the moved qubit's neighbours are recomputed
-    after each move (exact FM order); without, a stale gain is only noticed when its entry
-    reaches the top of the heap (much cheaper on large hypergraphs).
+    feasible prefix.  With ``eager`` the gains of the moved qubit's neighbours are updated
+    after each move (exact FM order): each qubit's resolved gains are cached and recomputed
+    only where :func:`_stale_neighbours` finds that the move may have changed them.  Without,
+    a stale gain is only noticed when its entry reaches the top of the heap (much cheaper on
+    large hypergraphs).
     """
     ne = eptr.shape[0] - 1
     ng = gate_qubits.shape[0]
@@ -457,6 +534,11 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
     for q in range(n):
         if vweight[q] > slack:
             slack = vweight[q]
+    # eager: exact resolved gains of every unlocked qubit, row q of the cache
+    cached = np.zeros((n if eager else 0, k), dtype=np.int64)
+    stale = np.zeros(n if eager else 0, dtype=np.int64)
+    pins_of = np.zeros(n if eager else 0, dtype=np.int64)
+    before = np.empty(ne * k if eager else 0, dtype=np.int64)
     heap_cap = 8 * n + 64
     hkey = np.empty(heap_cap, dtype=np.int64)
     hitem = np.empty(heap_cap, dtype=np.int64)
@@ -466,6 +548,8 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
     for q in range(n):
         resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
                        eweight, load, vweight, mcount, touched, gains, flipped, roots, table, use_table)
+        if eager:
+            cached[q, :] = gains
         b, g = _best_target(q, k, part, load, cap, vweight, gains, excess, slack)
         if b >= 0:
             hsize = _heap_push(hkey, hitem, hsize, g * scale + tiebreak[q], q)
@@ -485,8 +569,12 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
         hsize = _heap_pop(hkey, hitem, hsize)
         if locked[q]:
             continue
-        resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
-                       eweight, load, vweight, mcount, touched, gains, flipped, roots, table, use_table)
+        if eager:
+            gains[:] = cached[q, :]
+        else:
+            resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
+                           eweight, load, vweight, mcount, touched, gains, flipped, roots, table,
+                           use_table)
         b, g = _best_target(q, k, part, load, cap, vweight, gains, excess, slack)
         if b < 0:
             continue
@@ -495,6 +583,14 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
             if hsize < heap_cap:
                 hsize = _heap_push(hkey, hitem, hsize, cur_key, q)
             continue
+        nt = 0
+        if eager:
+            nt = _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark,
+                                 moved_edges)
+            for i in range(nt):
+                e = moved_edges[i]
+                for p in range(k):
+                    before[i * k + p] = cnt[e * k + p]
         nsteps = _commit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
                               cnt, load, vweight, eweight, flipped, roots, table, use_table,
                               hist_kind, hist_id, hist_from, nsteps)
@@ -513,18 +609,17 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
             continue
         # update the gains of qubits whose moves touch the changed hyperedges
         cur_stamp += 1
-        nt = _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, moved_edges)
+        _stale_neighbours(q, n, k, eptr, epin, gate_qubits, qgptr, qglist, cnt, before,
+                          moved_edges, nt, roots, use_table, pins_of, stale, cur_stamp)
         if hsize + 2 * n >= heap_cap:
             hsize = 0  # rebuild from every unlocked qubit
             for u in range(n):
                 if not locked[u]:
-                    stamp[u] = cur_stamp
-                    resolved_gains(u, n, k, part, side, gate_qubits, vptr, vedge, qgptr,
-                                   qglist, cnt, eweight, load, vweight, mcount, touched, gains,
-                                   flipped, roots, table, use_table)
-                    bu, gu = _best_target(u, k, part, load, cap, vweight, gains, excess, slack)
-                    if bu >= 0:
-                        hsize = _heap_push(hkey, hitem, hsize, gu * scale + tiebreak[u], u)
+                    hsize = _requeue(u, cur_stamp, stamp, stale, cached, n, k, part, side,
+                                     gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
+                                     load, cap, vweight, mcount, touched, flipped, roots, table,
+                                     use_table, excess, slack, tiebreak, scale, hkey, hitem,
+                                     hsize)
         for i in range(nt):
             e = moved_edges[i]
             for t in range(eptr[e], eptr[e + 1]):
@@ -538,13 +633,11 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
                         u = gate_qubits[v - n, j]
                     if locked[u] or stamp[u] == cur_stamp:
                         continue
-                    stamp[u] = cur_stamp
-                    resolved_gains(u, n, k, part, side, gate_qubits, vptr, vedge, qgptr,
-                                   qglist, cnt, eweight, load, vweight, mcount, touched, gains,
-                                   flipped, roots, table, use_table)
-                    bu, gu = _best_target(u, k, part, load, cap, vweight, gains, excess, slack)
-                    if bu >= 0 and hsize < heap_cap:
-                        hsize = _heap_push(hkey, hitem, hsize, gu * scale + tiebreak[u], u)
+                    hsize = _requeue(u, cur_stamp, stamp, stale, cached, n, k, part, side,
+                                     gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
+                                     load, cap, vweight, mcount, touched, flipped, roots, table,
+                                     use_table, excess, slack, tiebreak, scale, hkey, hitem,
+                                     hsize)
     # roll back to the best feasible prefix, newest step first
     _rollback(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, vweight,
               hist_kind, hist_id, hist_from, nsteps, best_steps)
