@@ -285,6 +285,8 @@ def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
         for p in range(k):
             if cnt[e * k + p] > 0:
                 adjacent |= 1 << p
+    # the trial moves go from target to target (the flips undone after each), and back home
+    # once at the end
     for b in range(k):
         if b == a or (k <= 62 and not (adjacent >> b) & 1):
             continue
@@ -294,9 +296,9 @@ def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
                                    cnt, eweight, flipped, roots, table, use_table)
         for i in range(nf - 1, -1, -1):
             apply_flip(flipped[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
-        apply_qubit_move(q, a, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
-                         load, vweight)
         gains[b] += extra
+    apply_qubit_move(q, a, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load,
+                     vweight)
 
 
 # ---------------------------------------------------------------- lazy max-heap on (key, item)
