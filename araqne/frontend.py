@@ -26,6 +26,9 @@ Conversion rules
   condition, the false body the negated condition.  ``for`` loops over a literal range are unrolled;
   ``box`` scopes are flattened.  Nested ``if``, ``while``, ``switch``, ``break``/``continue`` and
   expression conditions raise :class:`~araqne.errors.InputError`.
+* OpenQASM 3 ``const`` numbers, subroutines without a return value and loops whose variable
+  indexes qubits or bits are rewritten by :mod:`araqne.qasm3_expand` before Qiskit's importer,
+  which refuses them.
 
 Every failure is an :class:`~araqne.errors.InputError` with one line
 ``<file>:<line>:<col>: <message>`` (line and column 1-based) where the location is known,
@@ -772,12 +775,22 @@ def _parse3(text: str, name: str):
     except ImportError:  # pragma: no cover - dependency missing
         raise InputError(_fmt(name, "OpenQASM 3 input needs the package 'qiskit_qasm3_import' "
                               "(pip install qiskit_qasm3_import)")) from None
+    from .qasm3_expand import NEEDS_EXPANSION, ExpansionError, expand_program
+
     text = positional_gate_params(text)
     limit = sys.getrecursionlimit()
     try:
         sys.setrecursionlimit(max(limit, 10_000))
         with contextlib.redirect_stderr(io.StringIO()):  # ANTLR prints its own error lines
-            return qasm3.loads(text)
+            if not NEEDS_EXPANSION.search(text):
+                return qasm3.loads(text)
+            import openqasm3
+            from qiskit_qasm3_import import convert
+            # const, def and loops indexing qubits: rewritten before Qiskit's importer
+            return convert(expand_program(openqasm3.parse(text), MAX_UNROLLED_OPS))
+    except ExpansionError as exc:
+        raise InputError(_fmt(name, str(exc), exc.line, None if exc.column is None
+                              else exc.column + 1)) from None
     except RecursionError:
         raise InputError(_fmt(name, "program nests too deeply")) from None
     except Exception as exc:  # noqa: BLE001 - any importer failure is bad input
