@@ -219,7 +219,7 @@ class _Expander:
                 return []
             return [_substitute(st, env)]
         if isinstance(st, ast.SubroutineDefinition):
-            if st.return_type is None and not _returns(st.body):
+            if st.return_type is None and _find(st.body, ast.ReturnStatement) is None:
                 self.subroutines[st.name.name] = st
                 return []
             return [st]
@@ -232,6 +232,9 @@ class _Expander:
             values = _loop_values(st, env)
             var = st.identifier.name
             if values is not None and _mentions(st.block, var):
+                jump = _find(st.block, (ast.BreakStatement, ast.ContinueStatement))
+                if jump is not None:
+                    raise ExpansionError("'break' and 'continue' are not supported", jump)
                 self.count(len(values) * _size(st.block), st)
                 out = []
                 for v in values:
@@ -287,8 +290,23 @@ class _Expander:
             self.depth -= 1
 
 
-def _returns(body) -> bool:
-    return any(isinstance(st, ast.ReturnStatement) for st in body)
+def _find(node, kinds):
+    """The first node of one of ``kinds`` inside ``node`` (blocks, branches), or None."""
+    if isinstance(node, kinds):
+        return node
+    if isinstance(node, list):
+        items = node
+    elif is_dataclass(node) and not isinstance(node, ast.Span):
+        items = [getattr(node, f.name) for f in fields(node) if f.name != "span"]
+    else:
+        return None
+    for item in items:
+        found = _find(item, kinds)
+        if found is not None:
+            return found
+    return None
+
+
 
 
 def _size(block) -> int:
