@@ -248,6 +248,12 @@ class _Expander:
             out.set_declaration = _substitute(st.set_declaration, env)
             out.block = body
             return [out]
+        if isinstance(st, ast.QuantumGateDefinition):
+            # its parameters and qubits are its own names, whatever the program's constants
+            local = {a.name for a in st.arguments} | {q.name for q in st.qubits}
+            out = copy.copy(st)
+            out.body = _substitute(st.body, {k: v for k, v in env.items() if k not in local})
+            return [out]
         if isinstance(st, ast.BranchingStatement):
             out = copy.copy(st)
             out.condition = _substitute(st.condition, env)

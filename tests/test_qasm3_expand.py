@@ -58,6 +58,13 @@ def test_subroutines_are_inlined():
     assert ops(src) == ops(flat)
 
 
+def test_gate_parameters_shadow_constants():
+    src = H3 + ("const float t = 0.5;\nconst int a = 1;\n"
+                "gate g(t) a { rz(t) a; h a; }\nqubit[2] q;\ng(0.25) q[a];\nrx(t) q[0];\n")
+    flat = H3 + "qubit[2] q;\nrz(0.25) q[1];\nh q[1];\nrx(0.5) q[0];\n"
+    assert ops(src) == ops(flat)
+
+
 def test_loops_over_angles_only_stay_loops_for_qiskit():
     # the variable is only an angle: Qiskit's importer unrolls it as before
     src = H3 + "const int m = 2;\nqubit[1] q;\nfor int i in [0:m] { rz(0.5 * i) q[0]; }\n"
