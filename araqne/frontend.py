@@ -775,7 +775,7 @@ def _parse3(text: str, name: str):
     except ImportError:  # pragma: no cover - dependency missing
         raise InputError(_fmt(name, "OpenQASM 3 input needs the package 'qiskit_qasm3_import' "
                               "(pip install qiskit_qasm3_import)")) from None
-    from .qasm3_expand import NEEDS_EXPANSION, ExpansionError, expand_program
+    from .qasm3_expand import MAX_EXPANDED, NEEDS_EXPANSION, ExpansionError, expand_program
 
     text = positional_gate_params(text)
     limit = sys.getrecursionlimit()
@@ -787,7 +787,7 @@ def _parse3(text: str, name: str):
             import openqasm3
             from qiskit_qasm3_import import convert
             # const, def and loops indexing qubits: rewritten before Qiskit's importer
-            return convert(expand_program(openqasm3.parse(text), MAX_UNROLLED_OPS))
+            return convert(expand_program(openqasm3.parse(text), MAX_EXPANDED))
     except ExpansionError as exc:
         raise InputError(_fmt(name, str(exc), exc.line, None if exc.column is None
                               else exc.column + 1)) from None

@@ -16,7 +16,7 @@ whose variable can only be a gate angle).  :func:`expand_program` rewrites the p
 
 Everything else is left as written, so the importer reports what it still refuses.  The
 copies keep the source spans of the statements they come from, so errors point at the line
-written.  Unrolling is capped (``limit`` statements), like Qiskit-side unrolling.
+written.  Expansion is capped (:data:`MAX_EXPANDED` statements).
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ from openqasm3 import ast
 
 NEEDS_EXPANSION = re.compile(r"\b(const|def|for)\b")
 """Programs without these words are passed to the importer untouched."""
+
+MAX_EXPANDED = 1_000_000
+"""Statements the rewrite may produce.  Each costs about 40 us here and 25 us more in the
+importer (100,000: 7 s in all), so a million is already a minute; a loop whose variable is
+only an angle stays a loop and is unrolled by araqne's own converter, far more cheaply."""
 
 
 class ExpansionError(Exception):
@@ -96,6 +101,20 @@ def _literal(v, span):
     return _node(ast.FloatLiteral, span, value=float(v))
 
 
+_FIELDS: dict = {}
+
+
+def _field_names(cls) -> tuple:
+    """The fields of an AST node class but its span (empty for anything else); cached, since
+    :func:`dataclasses.fields` is slow next to the work per node."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in fields(cls) if f.name != "span") \
+            if is_dataclass(cls) and cls is not ast.Span else ()
+        _FIELDS[cls] = names
+    return names
+
+
 _NAME_FIELDS = {"name", "identifier", "target"}
 """Fields holding names (of gates, declared variables, called subroutines), never values."""
 
@@ -106,31 +125,31 @@ def _substitute(node, env: dict):
     if isinstance(node, list):
         return [_substitute(x, env) for x in node]
     if isinstance(node, ast.Identifier):
-        if node.name in env:
-            return copy.deepcopy(env[node.name])
-        return node
+        # shared, not copied: no step of the rewrite or of the importer modifies a node
+        return env.get(node.name, node)
     if isinstance(node, ast.IndexedIdentifier) and node.name.name in env:
         return _index_into(env[node.name.name], _substitute(node.indices, env), node)
-    if not is_dataclass(node) or isinstance(node, ast.Span):
+    names = _field_names(type(node))
+    if not names:
         return node
     changes = {}
-    for f in fields(node):
-        if f.name == "span":
+    for name in names:
+        old = getattr(node, name)
+        if old is None or isinstance(old, (str, int, float, bool)):
             continue
-        old = getattr(node, f.name)
-        if f.name in _NAME_FIELDS and isinstance(old, ast.Identifier):
+        if name in _NAME_FIELDS and isinstance(old, ast.Identifier):
             continue
-        if isinstance(node, ast.QuantumMeasurementStatement) and f.name == "target":
+        if isinstance(node, ast.QuantumMeasurementStatement) and name == "target":
             new = _substitute(old, env) if isinstance(old, ast.IndexedIdentifier) else old
         else:
             new = _substitute(old, env)
         if new is not old:
-            changes[f.name] = new
+            changes[name] = new
     if not changes:
         return node
-    out = copy.copy(node)
-    for k, v in changes.items():
-        setattr(out, k, v)
+    out = object.__new__(type(node))  # a shallow copy, faster than copy.copy
+    out.__dict__.update(node.__dict__)
+    out.__dict__.update(changes)
     if isinstance(out, (ast.BinaryExpression, ast.UnaryExpression)):
         # integer arithmetic on substituted values (index expressions such as (i + 1) % n,
         # which the importer does not evaluate) becomes its value; angles stay as written
@@ -168,10 +187,7 @@ def _mentions(node, name: str, in_index: bool = False) -> bool:
         return _mentions(node.indices, name, True)
     if isinstance(node, ast.IndexExpression):
         return _mentions(node.collection, name, in_index) or _mentions(node.index, name, True)
-    if not is_dataclass(node) or isinstance(node, ast.Span):
-        return False
-    return any(_mentions(getattr(node, f.name), name, in_index) for f in fields(node)
-               if f.name != "span")
+    return any(_mentions(getattr(node, f), name, in_index) for f in _field_names(type(node)))
 
 
 def _loop_values(loop: ast.ForInLoop, env: dict):
@@ -300,12 +316,8 @@ def _find(node, kinds):
     """The first node of one of ``kinds`` inside ``node`` (blocks, branches), or None."""
     if isinstance(node, kinds):
         return node
-    if isinstance(node, list):
-        items = node
-    elif is_dataclass(node) and not isinstance(node, ast.Span):
-        items = [getattr(node, f.name) for f in fields(node) if f.name != "span"]
-    else:
-        return None
+    items = node if isinstance(node, list) else \
+        [getattr(node, f) for f in _field_names(type(node))]
     for item in items:
         found = _find(item, kinds)
         if found is not None:

@@ -94,6 +94,8 @@ def test_ranges_are_inclusive_like_openqasm(start, stop, step, shift):
     ("qubit[2] q;\ndef f(qubit a) { f(a); }\nf(q[0]);\n", "nest too deeply", 4),
     ("qubit[2] q;\nfor int i in [0:100000000] { for int j in [0:1] { cx q[j], q[1 - j]; } }\n",
      "more than 10000000", 4),
+    ("qubit[2] q;\nfor int i in [0:1999999] { cx q[i % 2], q[1 - i % 2]; }\n",
+     "expand to more than 1000000 statements", 4),
     ("qubit[4] q;\ndef f(qubit[2] r) { h r[1]; }\nf(q[1]);\n", "already an indexed qubit", 4),
     ("qubit[4] q;\nbit b;\nfor int i in [0:3] {\n  b = measure q[i];\n  if (b) break;\n}\n",
      "'break' and 'continue' are not supported", 7),
