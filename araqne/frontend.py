@@ -700,8 +700,8 @@ def load_qasm(text: str, name: str = "<string>", include_path=None) -> Circuit:
     numba kernels compile once per install, about 20 s, which a small file would not repay);
     any other QASM 2 goes
     through ``qiskit.qasm2.loads`` with the legacy custom instructions (``rzz``,
-    ``rxx``, ``cu``, ``cp``, ...); QASM 3 through ``qiskit.qasm3.loads`` (package
-    ``qiskit_qasm3_import``).  ``include_path`` (QASM 2 only) lists directories searched for
+    ``rxx``, ``cu``, ``cp``, ...); QASM 3 through ``qiskit_qasm3_import`` (the importer behind
+    ``qiskit.qasm3.loads``), after :mod:`araqne.qasm3_expand`.  ``include_path`` (QASM 2 only) lists directories searched for
     ``include`` files; :func:`load` passes the file's directory.
     """
     if not isinstance(text, str):
@@ -770,11 +770,12 @@ def _relocate(msg: str, name: str) -> str:
 
 def _parse3(text: str, name: str):
     try:
-        import qiskit.qasm3 as qasm3
-        import qiskit_qasm3_import  # noqa: F401
+        import openqasm3
+        from qiskit_qasm3_import import convert
     except ImportError:  # pragma: no cover - dependency missing
         raise InputError(_fmt(name, "OpenQASM 3 input needs the package 'qiskit_qasm3_import' "
                               "(pip install qiskit_qasm3_import)")) from None
+
     from .qasm3_expand import MAX_EXPANDED, NEEDS_EXPANSION, ExpansionError, expand_program
 
     text = positional_gate_params(text)
@@ -782,12 +783,11 @@ def _parse3(text: str, name: str):
     try:
         sys.setrecursionlimit(max(limit, 10_000))
         with contextlib.redirect_stderr(io.StringIO()):  # ANTLR prints its own error lines
-            if not NEEDS_EXPANSION.search(text):
-                return qasm3.loads(text)
-            import openqasm3
-            from qiskit_qasm3_import import convert
-            # const, def and loops indexing qubits: rewritten before Qiskit's importer
-            return convert(expand_program(openqasm3.parse(text), MAX_EXPANDED))
+            program = openqasm3.parse(text)
+            if NEEDS_EXPANSION.search(text):
+                # const, def and loops indexing qubits: rewritten before Qiskit's importer
+                program = expand_program(program, MAX_EXPANDED)
+            return convert(program)
     except ExpansionError as exc:
         raise InputError(_fmt(name, str(exc), exc.line, None if exc.column is None
                               else exc.column + 1)) from None

@@ -9,8 +9,8 @@ whose variable can only be a gate angle).  :func:`expand_program` rewrites the p
 * a ``const`` of a constant numeric expression is substituted wherever it is read, and its
   declaration dropped;
 * a ``for`` loop over a literal range or set whose variable appears in an index is unrolled,
-  the variable replaced by each value in turn (integer index arithmetic such as ``i + 1`` is
-  folded by the importer);
+  the variable replaced by each value in turn, and integer arithmetic on the values folded
+  (the importer does not evaluate ``(i + 1) % n``);
 * a subroutine without a return value is inlined at every call statement, its qubit
   arguments replaced by the qubits passed and its classical ones by the values passed.
 
@@ -323,8 +323,6 @@ def _find(node, kinds):
         if found is not None:
             return found
     return None
-
-
 
 
 def _size(block) -> int:

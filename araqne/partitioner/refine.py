@@ -572,12 +572,13 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
         if locked[q]:
             continue
         if eager:
-            gains[:] = cached[q, :]
+            row = cached[q]
         else:
             resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
                            eweight, load, vweight, mcount, touched, gains, flipped, roots, table,
                            use_table)
-        b, g = _best_target(q, k, part, load, cap, vweight, gains, excess, slack)
+            row = gains
+        b, g = _best_target(q, k, part, load, cap, vweight, row, excess, slack)
         if b < 0:
             continue
         cur_key = g * scale + tiebreak[q]
