@@ -14,9 +14,11 @@ from araqne.objective import cost
 from araqne.packets import find_windows
 from araqne.partitioner import partition_hypergraph
 from araqne.partitioner.cover import km1_after
-from araqne.partitioner.detach import detach, detach_refine, km1_of_blocks
-from araqne.partitioner.multilevel import (contract, detached_search, match_in_blocks,
-                                           multilevel_partition, multilevel_refine)
+from araqne.partitioner.detach import (_edge_moved, _init_cache, _own_ben, block_counts, detach,
+                                       detach_refine, km1_of_blocks)
+from araqne.partitioner.multilevel import (contract, detached_search, initial_blocks,
+                                           match_in_blocks, multilevel_partition,
+                                           multilevel_refine)
 from araqne.verification import verify_program
 
 from helpers import random_circuit
@@ -192,3 +194,71 @@ def test_detach_never_makes_the_emitted_count_worse():
         with_detach = partition(qc, net, seed=0).emit().ebits
         without = partition(qc, net, seed=0, detach=False).emit().ebits
         assert with_detach <= without
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 9), m=st.integers(1, 40),
+       k=st.integers(2, 4), moves=st.integers(1, 12))
+def test_edge_moved_names_every_pin_whose_gain_changed(seed, n, m, k, moves):
+    """FM requeues only the pins :func:`_edge_moved` names: every pin when it says so, else
+    the one pin left alone on the source QPU and the one no longer alone on the target.  The
+    updated caches equal the caches recomputed from scratch, and no other pin's changed."""
+    rng, circ, pk, hg, caps = _setup(seed, n, m, k)
+    blocks = _random_blocks(rng, hg, caps)
+    nv = blocks.shape[0]
+    cnt = block_counts(k, hg.eptr, hg.epin, blocks)
+    ben = np.zeros(nv, dtype=np.int64)
+    pen = np.zeros(nv * k, dtype=np.int64)
+    _init_cache(k, hg.vptr, hg.vedge, hg.eweight, blocks, cnt, ben, pen)
+    for _ in range(moves):
+        v = int(rng.integers(nv))
+        s = int(blocks[v])
+        t = int((s + 1 + rng.integers(k - 1)) % k)
+        blocks[v] = t
+        for i in range(hg.vptr[v], hg.vptr[v + 1]):
+            e = int(hg.vedge[i])
+            old_ben, old_pen = ben.copy(), pen.copy()
+            every, us, ut = _edge_moved(e, v, s, t, k, hg.eptr, hg.epin, hg.eweight, blocks,
+                                        cnt, ben, pen)
+            changed = {u for u in range(nv)
+                       if ben[u] != old_ben[u] or (pen[u * k:(u + 1) * k]
+                                                   != old_pen[u * k:(u + 1) * k]).any()}
+            pins = set(hg.epin[hg.eptr[e]:hg.eptr[e + 1]].tolist())
+            assert changed <= pins
+            if not every:
+                assert changed <= {us, ut} - {-1}
+        ben[v] = _own_ben(v, k, hg.vptr, hg.vedge, hg.eweight, blocks, cnt)
+        fresh_ben = np.zeros(nv, dtype=np.int64)
+        fresh_pen = np.zeros(nv * k, dtype=np.int64)
+        _init_cache(k, hg.vptr, hg.vedge, hg.eweight, blocks, cnt, fresh_ben, fresh_pen)
+        assert (cnt == block_counts(k, hg.eptr, hg.epin, blocks)).all()
+        assert (ben == fresh_ben).all() and (pen == fresh_pen).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(2, 6), nv=st.integers(0, 40))
+def test_initial_blocks_packs_heaviest_first_within_capacity(seed, k, nv):
+    """Random initial placements are balanced, reproducible from the generator's state, and
+    None exactly when greedy packing (heaviest first, into the emptiest QPU) fails."""
+    rng = np.random.default_rng(seed)
+    vweight = rng.integers(0, 4, nv).astype(np.int64)
+    caps = rng.integers(1, 12, k).astype(np.int64)
+    blocks = initial_blocks(vweight, caps, np.random.default_rng(seed + 1))
+    again = initial_blocks(vweight, caps, np.random.default_rng(seed + 1))
+    room = caps.copy()
+    fits = True
+    for w in sorted(vweight.tolist(), reverse=True):  # the greedy packing without noise
+        b = int(np.argmax(room))
+        if w and room[b] < w:
+            fits = False
+            break
+        room[b] -= w
+    if blocks is None:
+        assert again is None
+        assert not fits
+        return
+    assert (blocks == again).all()
+    assert ((blocks >= 0) & (blocks < k)).all()
+    loads = np.bincount(blocks, weights=vweight, minlength=k)
+    assert (loads <= caps).all()
+

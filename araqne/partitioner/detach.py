@@ -112,12 +112,18 @@ def _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks, cnt, ben, pen):
     """Account for pin ``v`` of hyperedge ``e`` moving from ``s`` to ``t`` (``blocks[v]`` is
     ``t`` already): pin counts and the gain caches of the pins of ``e`` (not ``ben[v]``, which
     the caller recomputes).  Only the transitions 1->0 and 2->1 on ``s`` and 0->1 and 1->2 on
-    ``t`` change gains (KaHyPar's delta updates).  Returns whether some gain of a pin changed."""
+    ``t`` change gains (KaHyPar's delta updates).
+
+    Returns ``(every, us, ut)``: whether the gains of every pin changed (a count reached 0 on
+    ``s`` or 1 on ``t``), and the one pin whose ``ben`` alone changed, left alone on ``s`` or
+    no longer alone on ``t`` (-1 when none)."""
     cnt[e * k + s] -= 1
     cnt[e * k + t] += 1
     a = cnt[e * k + s]
     b = cnt[e * k + t]
     w = eweight[e]
+    us = -1
+    ut = -1
     if a == 0:
         for j in range(eptr[e], eptr[e + 1]):
             pen[epin[j] * k + s] += w
@@ -126,6 +132,7 @@ def _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks, cnt, ben, pen):
             u = epin[j]
             if blocks[u] == s:
                 ben[u] += w
+                us = u
                 break
     if b == 1:
         for j in range(eptr[e], eptr[e + 1]):
@@ -135,8 +142,9 @@ def _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks, cnt, ben, pen):
             u = epin[j]
             if u != v and blocks[u] == t:
                 ben[u] -= w
+                ut = u
                 break
-    return a <= 1 or b <= 2
+    return a == 0 or b == 1, us, ut
 
 
 @njit(cache=True, nogil=True)
@@ -319,15 +327,19 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
                 nmoves += 1
                 for i in range(vptr[v], vptr[v + 1]):
                     e = vedge[i]
-                    if _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks, cnt, ben, pen):
-                        # a gain of some pin of e changed
-                        for j in range(eptr[e], eptr[e + 1]):
-                            u = epin[j]
-                            if not locked[u] and hsize < heap_cap:
-                                tu, gu = _best_cached(u, k, blocks, ben, pen, load, cap,
-                                                      vweight, slack, vgroup)
-                                if tu >= 0:
-                                    hsize = _push(hkey, hitem, hsize, gu * scale + (nv - u), u)
+                    every, us, ut = _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks,
+                                                cnt, ben, pen)
+                    # queue the pins whose gains changed
+                    lo, hi = eptr[e], eptr[e + 1]
+                    if not every:
+                        lo, hi = 0, 2
+                    for j in range(lo, hi):
+                        u = epin[j] if every else (us if j == 0 else ut)
+                        if u >= 0 and not locked[u] and hsize < heap_cap:
+                            tu, gu = _best_cached(u, k, blocks, ben, pen, load, cap, vweight,
+                                                  slack, vgroup)
+                            if tu >= 0:
+                                hsize = _push(hkey, hitem, hsize, gu * scale + (nv - u), u)
                 ben[v] = _own_ben(v, k, vptr, vedge, eweight, blocks, cnt)
             if not _balanced(load, cap, k):
                 break
@@ -521,6 +533,12 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
                     nfree[i] += 1
         if src[i] and snk[i]:
             forced += eweight[e]
+    if old <= forced:  # every cut hyperedge has fixed pins on both sides: no cut can gain
+        for i in range(ng):
+            gate_id[gates[i]] = -1
+        for i in range(ne):
+            edge_id[edges[i]] = -1
+        return 0
     # nodes: 0 source, 1 sink, 2 .. 2+ng free vertices, then (in, out) per edge
     nn = 2 + ng + 2 * ne
     deg = np.zeros(nn + 1, dtype=np.int64)

@@ -562,17 +562,34 @@ def initial_blocks(vweight: np.ndarray, caps: np.ndarray, rng: np.random.Generat
     """A random balanced placement of weighted vertices (heaviest first, into the QPU with
     the most room, ties at random), or None when the greedy packing does not fit."""
     k = int(caps.shape[0])
-    room = caps.astype(np.int64).copy()
-    order = np.lexsort((rng.random(vweight.shape[0]), -vweight))
+    nv = vweight.shape[0]
+    order = np.lexsort((rng.random(nv), -vweight)).astype(np.int64)
+    noise = rng.random((nv, k)) * 0.5
+    free = rng.integers(k, size=nv).astype(np.int64)
+    blocks = _pack_blocks(vweight.astype(np.int64), caps.astype(np.int64), order, noise, free)
+    return None if nv and blocks[0] < 0 else blocks
+
+
+@njit(cache=True, nogil=True)
+def _pack_blocks(vweight, caps, order, noise, free):
+    """Kernel of :func:`initial_blocks`: vertices in ``order``, each weighted one into the QPU
+    of most room plus its ``noise`` row, weight-0 ones into QPU ``free[v]``; ``blocks[0]`` is
+    -1 when some vertex does not fit."""
+    k = caps.shape[0]
+    room = caps.copy()
     blocks = np.empty(vweight.shape[0], dtype=np.int64)
     for v in order:
-        w = int(vweight[v])
+        w = vweight[v]
         if w == 0:
-            blocks[v] = int(rng.integers(k))
+            blocks[v] = free[v]
             continue
-        b = int(np.argmax(room + rng.random(k) * 0.5))
+        b = 0
+        for p in range(1, k):
+            if room[p] + noise[v, p] > room[b] + noise[v, b]:
+                b = p
         if room[b] < w:
-            return None
+            blocks[0] = -1
+            return blocks
         room[b] -= w
         blocks[v] = b
     return blocks
