@@ -542,7 +542,11 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
 
     t0 = time.perf_counter()
     table = None if network.all_to_all else network.steiner_table()
-    part = partition_hypergraph(hg, caps, seed=seed, effort=effort, table=table)
+    detaching = bool(detach and network.all_to_all and k > 1 and hg.num_gates
+                     and int(hg.epin.shape[0]) <= DETACH_MAX_PINS
+                     and circ.num_ops <= COMM_CHECK_MAX_OPS and int(network.comm().min()) >= 2)
+    part = partition_hypergraph(hg, caps, seed=seed, effort=effort, table=table,
+                                detached_next=detaching)
     timings["partition"] = time.perf_counter() - t0
 
     def result_of(p) -> PartitionResult:
@@ -556,9 +560,7 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
 
     result = result_of(part)
     plain = result
-    if (detach and network.all_to_all and k > 1 and hg.num_gates
-            and int(hg.epin.shape[0]) <= DETACH_MAX_PINS
-            and circ.num_ops <= COMM_CHECK_MAX_OPS and int(network.comm().min()) >= 2):
+    if detaching:
         t0 = time.perf_counter()
         blocks, km1 = detached_search(hg, caps, part.part, part.side, seed=seed, effort=effort)
         if km1 < result.ebits_model:
@@ -571,8 +573,17 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
                 result = detached
             except InfeasibleError:
                 pass
+        if result is plain and part.probed:
+            # the side-only search stopped early for the detached search, which lost: the
+            # side-only result stands, so give it every restart after all
+            part = partition_hypergraph(hg, caps, seed=seed, effort=effort)
+            result = plain = result_of(part)
         timings["detach"] = time.perf_counter() - t0
     if comm_aware and k > 1 and circ.num_ops <= COMM_CHECK_MAX_OPS:
+        if part.probed and plain is not result and _short_of_comm(result):
+            # the side-only partition competes again below: the full search's, not the probe's
+            part = partition_hypergraph(hg, caps, seed=seed, effort=effort)
+            plain = result_of(part)
         others = [plain] if plain is not result else []
         result = _comm_aware(result, result_of, hg, caps, seed, effort, timings, others)
     if (teleport and network.all_to_all and k > 1 and circ.num_ops <= TELEPORT_MAX_OPS
@@ -752,9 +763,7 @@ def _comm_aware(result: PartitionResult, result_of, hg: Hypergraph, caps: np.nda
     detached: a gate on a third QPU needs both operands' copies there, which is where
     communication qubits run short first).  Ties keep the lower model cost.
     """
-    em = result.emit()
-    excess = em.ebits - result.ebits_model
-    if excess <= COMM_EXCESS_TOLERANCE * result.ebits_model:
+    if not _short_of_comm(result):
         return result
     t0 = time.perf_counter()
     k = result.network.k
@@ -773,6 +782,12 @@ def _comm_aware(result: PartitionResult, result_of, hg: Hypergraph, caps: np.nda
     timings["comm_aware"] = time.perf_counter() - t0
     best.timings = timings
     return best
+
+
+def _short_of_comm(result: PartitionResult) -> bool:
+    """Whether ``result``'s emitted programs consume more Bell pairs than its model counts
+    (beyond :data:`COMM_EXCESS_TOLERANCE`): communication qubits ran short."""
+    return result.emit().ebits - result.ebits_model > COMM_EXCESS_TOLERANCE * result.ebits_model
 
 
 def network_cost(hg: Hypergraph, part, network: Network, circ: Circuit, gate_qpu: np.ndarray,

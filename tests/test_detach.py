@@ -262,3 +262,45 @@ def test_initial_blocks_packs_heaviest_first_within_capacity(seed, k, nv):
     loads = np.bincount(blocks, weights=vweight, minlength=k)
     assert (loads <= caps).all()
 
+
+def _suite_case(name: str, k: int):
+    circ = _as_circuit(suite.get(name).build())
+    hg = build_hypergraph(circ, find_windows(circ))
+    n = circ.num_qubits
+    return circ, hg, np.full(k, n // k + 1, dtype=np.int64)
+
+
+def test_side_only_restarts_stop_when_free_gates_beat_them_only_when_asked():
+    """On QFT-32 over 8 QPUs gates on third QPUs beat the side-only model by far: with
+    ``detached_next`` the restarts stop after the first batch, without it they all run, and
+    with a network table (no detached search follows) the probe never runs."""
+    from araqne.partitioner import RESTART_BATCH
+    _, hg, caps = _suite_case("qft_32", 8)
+    probed = partition_hypergraph(hg, caps, seed=0, detached_next=True)
+    full = partition_hypergraph(hg, caps, seed=0)
+    assert probed.probed and probed.restarts == RESTART_BATCH
+    assert not full.probed and full.restarts > RESTART_BATCH
+    assert full.km1 <= probed.km1
+    table = Network.uniform(8, int(caps[0]), 2).steiner_table()
+    assert not partition_hypergraph(hg, caps, seed=0, table=table, detached_next=True).probed
+
+
+def test_partition_gives_the_side_only_search_every_restart_when_detached_gates_lose(
+        monkeypatch):
+    """When the detached search does not win, :func:`araqne.partition` keeps the side-only
+    result, and then it must be the one of the full restarts, not of the probed ones (on
+    QFT-16 with swaps over 4 QPUs they find 22 e-bits side-only, the probed ones 36)."""
+    import araqne.api as api
+    circ, hg, caps = _suite_case("qft_16_swaps", 4)
+
+    def losing(hg, caps, part, side, seed=0, effort=1.0):
+        return np.zeros(hg.num_qubits + hg.num_gates, dtype=np.int64), 1 << 40
+
+    monkeypatch.setattr(api, "detached_search", losing)
+    result = partition(circ, qpus=4, capacity=int(caps[0]), teleport=False, comm_aware=False,
+                       simplify=False)
+    full = partition_hypergraph(hg, caps, seed=0)
+    probed = partition_hypergraph(hg, caps, seed=0, detached_next=True)
+    assert probed.probed and probed.km1 > full.km1
+    assert result.ebits_model == km1_after(hg, full.part, full.side, 4)
+    check_cost(result)
