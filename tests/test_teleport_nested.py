@@ -164,13 +164,15 @@ def test_cp_circuit_end_to_end_model_is_emitted_and_simulates(depth, seed):
 def test_full_qpus_exchange_qubits_through_communication_qubits(n, k, comm):
     """Capacity exactly n/k (no free data qubit): every slice boundary's moves are cycles
     between full QPUs, which wait in communication qubits; the programs still simulate to the
-    input, and the e-bits are those the cost model reports for them."""
+    input, and the e-bits are those the cost model reports for them.  Depth 2n: at depth n, 3
+    QPUs of 3 qubits find a plan with moves for 1 circuit of 80 (the static plan is as good
+    for the others), and only plans with moves exercise the exchanges."""
     from qiskit import transpile
 
     from araqne import api, suite
     found = 0
     for seed in range(25):
-        qc = transpile(suite.cp_fraction(n, n, 0.5, seed=seed), basis_gates=["u", "cp"],
+        qc = transpile(suite.cp_fraction(n, 2 * n, 0.5, seed=seed), basis_gates=["u", "cp"],
                        optimization_level=0)
         net = Network.uniform(k, n // k, comm)
         result = api.partition(qc, net, seed=seed)
