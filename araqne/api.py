@@ -558,8 +558,13 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
         return PartitionResult(circ, network, packets, hg, p.part, gate_qpu, ebits, seed,
                                effort, timings, reorder)
 
+    def side_only_in_full() -> PartitionResult:
+        # every restart, where the probe of ``detached_next`` skipped them
+        return result_of(partition_hypergraph(hg, caps, seed=seed, effort=effort))
+
     result = result_of(part)
     plain = result
+    probed = part.probed
     if detaching:
         t0 = time.perf_counter()
         blocks, km1 = detached_search(hg, caps, part.part, part.side, seed=seed, effort=effort)
@@ -573,17 +578,13 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
                 result = detached
             except InfeasibleError:
                 pass
-        if result is plain and part.probed:
-            # the side-only search stopped early for the detached search, which lost: the
-            # side-only result stands, so give it every restart after all
-            part = partition_hypergraph(hg, caps, seed=seed, effort=effort)
-            result = plain = result_of(part)
+        if result is plain and probed:  # the detached search lost: the side-only stands
+            result = plain = side_only_in_full()
+            probed = False
         timings["detach"] = time.perf_counter() - t0
     if comm_aware and k > 1 and circ.num_ops <= COMM_CHECK_MAX_OPS:
-        if part.probed and plain is not result and _short_of_comm(result):
-            # the side-only partition competes again below: the full search's, not the probe's
-            part = partition_hypergraph(hg, caps, seed=seed, effort=effort)
-            plain = result_of(part)
+        if probed and plain is not result and _short_of_comm(result):
+            plain = side_only_in_full()  # it competes again below
         others = [plain] if plain is not result else []
         result = _comm_aware(result, result_of, hg, caps, seed, effort, timings, others)
     if (teleport and network.all_to_all and k > 1 and circ.num_ops <= TELEPORT_MAX_OPS

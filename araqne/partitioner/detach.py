@@ -178,6 +178,19 @@ def _best_cached(v, k, blocks, ben, pen, load, cap, vweight, slack, vgroup):
 
 
 @njit(cache=True, nogil=True)
+def _queue(u, k, blocks, ben, pen, load, cap, vweight, slack, vgroup, locked, hkey, hitem,
+           hsize, scale):
+    """Queue pin ``u``'s current best move in :func:`detach_refine`'s heap (nothing for
+    ``u < 0``, a locked pin, a full heap or no admissible target); return the heap size."""
+    if u < 0 or locked[u] or hsize >= hkey.shape[0]:
+        return hsize
+    t, g = _best_cached(u, k, blocks, ben, pen, load, cap, vweight, slack, vgroup)
+    if t < 0:
+        return hsize
+    return _push(hkey, hitem, hsize, g * scale + (blocks.shape[0] - u), u)
+
+
+@njit(cache=True, nogil=True)
 def _balanced(load, cap, k):
     for i in range(load.shape[0]):
         if load[i] > cap[i % k]:
@@ -329,17 +342,15 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
                     e = vedge[i]
                     every, us, ut = _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks,
                                                 cnt, ben, pen)
-                    # queue the pins whose gains changed
-                    lo, hi = eptr[e], eptr[e + 1]
-                    if not every:
-                        lo, hi = 0, 2
-                    for j in range(lo, hi):
-                        u = epin[j] if every else (us if j == 0 else ut)
-                        if u >= 0 and not locked[u] and hsize < heap_cap:
-                            tu, gu = _best_cached(u, k, blocks, ben, pen, load, cap, vweight,
-                                                  slack, vgroup)
-                            if tu >= 0:
-                                hsize = _push(hkey, hitem, hsize, gu * scale + (nv - u), u)
+                    if every:
+                        for j in range(eptr[e], eptr[e + 1]):
+                            hsize = _queue(epin[j], k, blocks, ben, pen, load, cap, vweight,
+                                           slack, vgroup, locked, hkey, hitem, hsize, scale)
+                    else:
+                        hsize = _queue(us, k, blocks, ben, pen, load, cap, vweight, slack,
+                                       vgroup, locked, hkey, hitem, hsize, scale)
+                        hsize = _queue(ut, k, blocks, ben, pen, load, cap, vweight, slack,
+                                       vgroup, locked, hkey, hitem, hsize, scale)
                 ben[v] = _own_ben(v, k, vptr, vedge, eweight, blocks, cnt)
             if not _balanced(load, cap, k):
                 break
