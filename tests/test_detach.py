@@ -127,7 +127,10 @@ def test_detached_search_never_worse_than_its_input(seed, n, m, k):
     rng, circ, pk, hg, caps = _setup(seed, n, m, k)
     p = partition_hypergraph(hg, caps, seed=seed)
     before = km1_after(hg, p.part, p.side, k)
-    for blocks, km1 in (detach(hg, p.part, p.side, caps),
+    plain_blocks, plain_km1 = detach(hg, p.part, p.side, caps)
+    flow_blocks, flow_km1 = detach(hg, p.part, p.side, caps, flows=True)
+    assert flow_km1 <= plain_km1  # the cuts run after the same FM and never lose
+    for blocks, km1 in ((plain_blocks, plain_km1), (flow_blocks, flow_km1),
                         detached_search(hg, caps, p.part, p.side, seed=seed),
                         multilevel_refine(hg, caps, p.vertex_blocks(hg), seed=seed)):
         assert km1 <= before

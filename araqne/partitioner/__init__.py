@@ -200,10 +200,10 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     detached_next : bool
         The caller goes on with :func:`.multilevel.detached_search` from the result (gates on
         any QPU, all-to-all): after the first batch of starts, the best is probed by
-        :func:`.detach.detach`, and when that beats it by more than :data:`DETACHED_PROBE`
-        the remaining restarts are skipped (``probed``): the side-only model is then a poor
-        proxy of the objective, and the detached search does the real work from any decent
-        start.  Ignored with a ``table``.
+        :func:`.detach.detach` with flows, and when that beats it by more than
+        :data:`DETACHED_PROBE` the remaining restarts are skipped (``probed``): the side-only
+        model is then a poor proxy of the objective, and the detached search does the real
+        work from any decent start.  Ignored with a ``table``.
 
     Returns
     -------
@@ -240,13 +240,14 @@ partition of the batches before its own, whatever ran at the same time."""
 
 DETACHED_PROBE = 0.2
 """With ``detached_next``, :func:`partition_hypergraph` stops restarting once gates free to
-sit on any QPU (:func:`.detach.detach` of the best so far) cost less than ``1 -
-DETACHED_PROBE`` times its side-only km1.  There the restarts polish a model the detached
-search leaves far behind: over the 131 Mt-KaHyPar benchmark cases the side-only stage took
-25.7 s instead of 21.7 s, every final km1 equal but one better (0.1 instead: 16.2 s, 4 worse
-by up to 0.7%).  It is also the point (``1 / 0.8 = 1.25``) beyond which the side-only
-result is no second start of the teleportation search
-(:data:`araqne.api.TELEPORT_SECOND_START`)."""
+sit on any QPU (:func:`.detach.detach` of the best so far, FM then minimum cuts) cost less
+than ``1 - DETACHED_PROBE`` times its side-only km1.  There the restarts polish a model the
+detached search leaves far behind.  Over the 131 Mt-KaHyPar benchmark cases (one thread,
+CPU time) the side-only stage took 15.7 s instead of 26.2 s, every final km1 unchanged; a
+probe by FM alone took 21.4 s (the cuts are what reveal QFT's gates on third QPUs), and 0.1
+instead of 0.2 made 4 final km1 worse by up to 0.7%.  It is also the point
+(``1 / 0.8 = 1.25``) beyond which the side-only result is no second start of the
+teleportation search (:data:`araqne.api.TELEPORT_SECOND_START`)."""
 
 
 def _search(hg, capacities: np.ndarray, seed: int, effort: float,
@@ -312,7 +313,7 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
         if best is not None and best.km1 <= bound:
             break
         if detached_next and i == RESTART_BATCH:
-            _, loose = detach(hg, best.part, best.side, capacities)
+            _, loose = detach(hg, best.part, best.side, capacities, flows=True)
             if loose < (1 - DETACHED_PROBE) * best.km1:
                 probed = True
                 break

@@ -383,8 +383,13 @@ def detach_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, max
     return cur
 
 
+FLOW_ROUNDS = 4
+"""Rounds over every pair of blocks in :func:`flow_refine` calls (a round without gain
+stops)."""
+
+
 def detach(hg, part: np.ndarray, side: np.ndarray, capacities: np.ndarray,
-           max_passes: int = 8) -> tuple[np.ndarray, int]:
+           max_passes: int = 8, flows: bool = False) -> tuple[np.ndarray, int]:
     """Improve a partition by letting free gates run on any QPU.
 
     Parameters
@@ -397,6 +402,9 @@ def detach(hg, part: np.ndarray, side: np.ndarray, capacities: np.ndarray,
         Capacity of every QPU.
     max_passes : int
         Fiduccia-Mattheyses passes at most.
+    flows : bool
+        Then place the free gates of every pair of blocks by minimum cuts
+        (:func:`flow_refine`), which moves groups of gates that single moves cannot (QFT).
 
     Returns
     -------
@@ -417,9 +425,13 @@ def detach(hg, part: np.ndarray, side: np.ndarray, capacities: np.ndarray,
                               capacities.astype(np.int64), trial, max_passes,
                               max(200, (n + hg.num_gates) // 20),
                               np.zeros(blocks.shape[0], dtype=np.int64), 1))
+    if flows and vweight.min(initial=1) == 0:
+        after = int(flow_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight,
+                                trial, FLOW_ROUNDS))
     if after < before:
         return trial, after
     return blocks, before
+
 
 
 # ------------------------------------------------------------------ flows over free gates

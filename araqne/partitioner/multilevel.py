@@ -20,7 +20,7 @@ from functools import partial
 import numpy as np
 from numba import njit
 
-from .detach import detach_refine, flow_refine, home_gates, km1_of_blocks
+from .detach import FLOW_ROUNDS, detach_refine, flow_refine, home_gates, km1_of_blocks
 from .bounds import km1_lower_bound
 from .parallel import run_all
 from .reduce import reduce_hypergraph
@@ -368,7 +368,7 @@ def _refine_level(k: int, level: tuple, caps: np.ndarray, blocks: np.ndarray, pa
                          flows)
     if not flows or vw.min(initial=1) > 0:
         return cost  # no free vertices: nothing for the cuts to move
-    after = flow_refine(k, ep, pn, vp, ve, ew, vw, blocks, 4)
+    after = flow_refine(k, ep, pn, vp, ve, ew, vw, blocks, FLOW_ROUNDS)
     if after < cost:
         cost = detach_refine(k, ep, pn, vp, ve, ew, vw, caps, blocks, passes, stall, vg,
                              ngroups, True)
