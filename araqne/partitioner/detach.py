@@ -556,12 +556,6 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
                     nfree[i] += 1
         if src[i] and snk[i]:
             forced += eweight[e]
-    if old <= forced:  # every cut hyperedge has fixed pins on both sides: no cut can gain
-        for i in range(ng):
-            gate_id[gates[i]] = -1
-        for i in range(ne):
-            edge_id[edges[i]] = -1
-        return 0
     # nodes: 0 source, 1 sink, 2 .. 2+ng free vertices, then (in, out) per edge
     nn = 2 + ng + 2 * ne
     deg = np.zeros(nn + 1, dtype=np.int64)
