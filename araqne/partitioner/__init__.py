@@ -250,6 +250,17 @@ instead of 0.2 made 4 final km1 worse by up to 0.7%.  It is also the point
 teleportation search (:data:`araqne.api.TELEPORT_SECOND_START`)."""
 
 
+STALL_RESTARTS = 16
+"""Restarts of :func:`partition_hypergraph` stop once the last ``max(STALL_RESTARTS * effort,
+2 * found)`` found nothing better (``effort`` counted as 1 below 1, where the budget is
+smaller anyway and recursive-bisection seeds run at a quarter of it), ``found`` being the restarts run when the best so far
+appeared: a search that keeps improving keeps going, up to its budget.  Over the 131
+Mt-KaHyPar benchmark cases the side-only stage took 30% less time (most small cases had
+their best by the third start, yet ran 40 to 67), and the final km1 after the detached search
+changed on 3 (2 better, 1 worse by 2); QAOA on 128 qubits at k = 4 finds its best after 38
+restarts, its previous improvement after 14."""
+
+
 def _search(hg, capacities: np.ndarray, seed: int, effort: float,
             table: np.ndarray | None, detached_next: bool = False) -> Partition:
     """The restarts of :func:`partition_hypergraph` on ``hg`` as given.
@@ -308,9 +319,13 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
             starts.append(lambda g: random_seed(n, capacities, g))
     best: Partition | None = None
     ran = 0
+    last = 0  # restarts run when the best so far was found
+    patience = int(round(STALL_RESTARTS * max(1.0, effort)))
     probed = False
     for i in range(0, len(starts), RESTART_BATCH):
         if best is not None and best.km1 <= bound:
+            break
+        if ran - last >= max(patience, 2 * last):
             break
         if detached_next and i == RESTART_BATCH:
             _, loose = detach(hg, best.part, best.side, capacities, flows=True)
@@ -328,6 +343,7 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
             ran += 1
             if best is None or result.km1 < best.km1:
                 best = result
+                last = ran
     best.restarts = ran
     best.probed = probed
     return best
