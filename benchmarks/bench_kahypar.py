@@ -5,10 +5,14 @@ all-to-all, km1) is partitioned twice with the same block capacities (``floor(n/
 qubits per QPU):
 
 - by araqne: :func:`araqne.partitioner.partition_hypergraph` (free gates beside one of their
-  qubits; ``detached_next``, as :func:`araqne.partition` calls it) then :func:`araqne.partitioner.multilevel.detached_search` (free gates on any QPU,
+  qubits; ``detached_next``, as :func:`araqne.partition` calls it, and ``stall``: the
+  restarts stop when they stall, since here their result is only the start of the next
+  stage) then :func:`araqne.partitioner.multilevel.detached_search` (free gates on any QPU,
   multilevel V-cycles), seed 0, effort 1, its independent searches on every core (as many
   threads as Mt-KaHyPar; ``ARAQNE_THREADS=1`` for one, same km1): the static partitioner of
-  :func:`araqne.partition` on an all-to-all network;
+  :func:`araqne.partition` on an all-to-all network (which keeps every side-only restart:
+  there the side-only result also competes under communication-qubit limits and seeds the
+  teleportation search);
 - by Mt-KaHyPar (PyPI ``mtkahypar``, preset QUALITY, objective KM1, the capacities as individual
   target block weights, every core of the machine, seed 0).  With more than one thread
   Mt-KaHyPar is not deterministic (seed 0 gives e.g. 31 to 43 on qft_32 at k=4), so it runs
@@ -91,7 +95,7 @@ def main() -> None:
     # warm numba's caches so the first case is not charged for loading them
     warm = _as_circuit(suite.get("qft_16_swaps").build())
     whg = build_hypergraph(warm, find_windows(warm))
-    wp = partition_hypergraph(whg, np.array([9, 9]), seed=0, detached_next=True)
+    wp = partition_hypergraph(whg, np.array([9, 9]), seed=0, detached_next=True, stall=True)
     detached_search(whg, np.array([9, 9]), wp.part, wp.side, seed=0)
     rows = []
     for name in names:
@@ -104,7 +108,7 @@ def main() -> None:
             caps = np.full(k, n // k + 1, dtype=np.int64)
             t0 = time.perf_counter()
             ours = partition_hypergraph(hg, caps, seed=args.seed, effort=1.0,
-                                        detached_next=True)
+                                        detached_next=True, stall=True)
             side_km1 = km1_after(hg, ours.part, ours.side, k)
             blocks_ours, _ = detached_search(hg, caps, ours.part, ours.side, seed=args.seed)
             t_ours = time.perf_counter() - t0

@@ -39,7 +39,8 @@ class Partition:
         the network cost when refined with a table.
     restarts : int
         Starts refined (fewer than the budget when one reached
-        :func:`.bounds.km1_lower_bound`, or when ``probed``).
+        :func:`.bounds.km1_lower_bound`, when ``probed``, or when they stalled with
+        ``stall``).
     probed : bool
         The restarts stopped after the first batch because gates free to sit on any QPU
         already beat this side-only partition by :data:`DETACHED_PROBE` (only when asked,
@@ -70,10 +71,11 @@ EAGER_PINS = 1_500
 moved qubit's neighbours at once (exact FM order, :func:`.refine.fm_pass` with ``eager``);
 above, a stale gain is noticed only when it reaches the top of the heap.  Eager gains cost a
 recomputation for nearly every qubit after each move on dense circuits.  At 1,500 rather than
-5,000 pins, the side-only stage of the 131 Mt-KaHyPar benchmark cases takes about 25% less CPU
-time (one thread, 14.3 and 17.7 s against 11.1 and 11.2 s, alternated), and the final km1
-after the detached search changes on 6 (4 better, 2 worse, none worse than Mt-KaHyPar).  Lazy
-gains everywhere save 45% but lose QAOA on 128 qubits at k = 4 (1,024 pins): 64 against 62."""
+5,000 pins, the side-only stage of the 131 Mt-KaHyPar benchmark cases took 13.5 and 13.7 s of
+CPU time instead of 16.0 and 17.0 s (one thread, alternated runs); the final km1 after the
+detached search changed on 7 (4 better, 3 worse, the most cp_fraction_64 at k = 4, 401 to
+414; none worse than Mt-KaHyPar).  Lazy gains everywhere save more but lose QAOA on 128 qubits
+at k = 4 (1,024 pins): 64 against Mt-KaHyPar's 62."""
 
 LARGE_MIN_PASS_GAIN = 1e-3
 """On large hypergraphs, refinement stops after a pass that improves the cost by less than
@@ -186,7 +188,7 @@ to 230.6 e-bits (mean of 5), for 0.7 s more per circuit."""
 
 def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: float = 1.0,
                          table: np.ndarray | None = None,
-                         detached_next: bool = False) -> Partition:
+                         detached_next: bool = False, stall: bool = False) -> Partition:
     """Find a low-e-bit partition of ``hg`` into QPUs of the given capacities.
 
     Parameters
@@ -214,6 +216,11 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
         :data:`DETACHED_PROBE` the remaining restarts are skipped (``probed``): the side-only
         model is then a poor proxy of the objective, and the detached search does the real
         work from any decent start.  Ignored with a ``table``.
+    stall : bool
+        Stop the restarts once they stall (:data:`STALL_RESTARTS`): for a caller that only
+        needs a good start.  :func:`araqne.partition` keeps every restart, because its
+        side-only result also competes under communication-qubit limits and seeds the
+        teleportation search.
 
     Returns
     -------
@@ -236,10 +243,11 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     if table is None:
         red = reduce_hypergraph(hg)
         if not red.trivial:
-            best = _search(red.hg, capacities, seed, effort, None, detached_next)
+            best = _search(red.hg, capacities, seed, effort, None, detached_next, stall)
             return Partition(best.part, red.lift_side(best.side), best.km1, best.restarts,
                              best.probed)
-    return _search(hg, capacities, seed, effort, table, detached_next and table is None)
+    return _search(hg, capacities, seed, effort, table, detached_next and table is None,
+                   stall)
 
 
 RESTART_BATCH = 2
@@ -261,18 +269,20 @@ teleportation search (:data:`araqne.api.TELEPORT_SECOND_START`)."""
 
 
 STALL_RESTARTS = 16
-"""Restarts of :func:`partition_hypergraph` stop once the last ``max(STALL_RESTARTS * effort,
-2 * found)`` found nothing better (``effort`` counted as 1 below 1, where the budget is
-smaller anyway and recursive-bisection seeds run at a quarter of it), ``found`` being the restarts run when the best so far
-appeared: a search that keeps improving keeps going, up to its budget.  Over the 131
-Mt-KaHyPar benchmark cases the side-only stage took 30% less time (most small cases had
-their best by the third start, yet ran 40 to 67), and the final km1 after the detached search
-changed on 3 (2 better, 1 worse by 2); QAOA on 128 qubits at k = 4 finds its best after 38
-restarts, its previous improvement after 14."""
+"""With ``stall``, the restarts of :func:`partition_hypergraph` stop once the last
+``max(STALL_RESTARTS * effort, 2 * found)`` found nothing better (``effort`` counted as 1
+below 1, where the budget is small anyway), ``found`` being the restarts run when the best so
+far appeared: a search that keeps improving keeps going, up to its budget.  Most small
+Mt-KaHyPar benchmark cases have their best side-only partition by the third start, yet ran 40
+to 67.  Over the 131 cases (one thread, alternated runs) the side-only stage took 12.2 and
+10.8 s of CPU time instead of 13.5 and 13.7 s, and the final km1 after the detached search
+changed on 2, both better.  The doubling keeps QAOA on 128 qubits at k = 4, whose best comes
+after 38 restarts, the one before after 14."""
 
 
 def _search(hg, capacities: np.ndarray, seed: int, effort: float,
-            table: np.ndarray | None, detached_next: bool = False) -> Partition:
+            table: np.ndarray | None, detached_next: bool = False,
+            stall: bool = False) -> Partition:
     """The restarts of :func:`partition_hypergraph` on ``hg`` as given.
 
     The starts are refined in batches of :data:`RESTART_BATCH` at once, each with its own
@@ -335,7 +345,7 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
     for i in range(0, len(starts), RESTART_BATCH):
         if best is not None and best.km1 <= bound:
             break
-        if ran - last >= max(patience, 2 * last):
+        if stall and ran - last >= max(patience, 2 * last):
             break
         if detached_next and i == RESTART_BATCH:
             _, loose = detach(hg, best.part, best.side, capacities, flows=True)
