@@ -786,11 +786,17 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
                                  cycles=cycles, schemes=SCHEMES, flows=True)
 
     # the chains and the fresh partitions are independent: run them side by side, keep the
-    # first best in this order
+    # first best in this order.  A fresh partition takes longest (it builds a partition,
+    # then runs the cycles of a chain): started first, it leaves the other cores the chains
+    # rather than finishing alone after them.
     tasks = [partial(chain, c) for c in range(chains)]
     tasks += [partial(fresh, i, scheme) for i, scheme in enumerate(FRESH_SCHEMES)]
+    order = list(range(chains, len(tasks))) + list(range(chains))
+    results = [None] * len(tasks)
+    for i, result in zip(order, run_all([tasks[i] for i in order])):
+        results[i] = result
     best, best_cost = None, -1
-    for trial, cost in run_all(tasks):
+    for trial, cost in results:
         if trial is not None and (best is None or cost < best_cost):
             best, best_cost = trial, cost
     nv = hg.num_qubits + hg.num_gates
