@@ -433,7 +433,6 @@ def detach(hg, part: np.ndarray, side: np.ndarray, capacities: np.ndarray,
     return blocks, before
 
 
-
 # ------------------------------------------------------------------ flows over free gates
 
 _INF = 1 << 50
