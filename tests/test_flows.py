@@ -13,8 +13,8 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 from araqne.hypergraph import build_hypergraph
 from araqne.packets import find_windows
 from araqne.partitioner.cover import _csr, _konig, _max_matching
-from araqne.partitioner.detach import (_best_move, detach_refine, flow_refine, home_gates,
-                                       km1_of_blocks)
+from araqne.partitioner.detach import (_best_move, _pair_flow, block_counts, detach_refine,
+                                       flow_refine, home_gates, km1_of_blocks)
 from araqne.partitioner.multilevel import cluster_in_blocks, grow_blocks
 
 from helpers import random_circuit
@@ -50,6 +50,40 @@ def test_flows_place_free_gates_optimally_between_two_blocks(seed, n, m):
     km1 = flow_refine(2, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, got, 4)
     assert km1 == best == _km1(hg, 2, got)
     assert (got[:n] == blocks[:n]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 8), m=st.integers(1, 24))
+def test_pair_flow_is_exact_beside_a_third_block(seed, n, m):
+    """One pair of blocks with a third block around: the cut places the free gates of the
+    pair optimally between its two blocks (brute force), whatever the hyperedges rooted on
+    the third block, and reports the km1 it saved."""
+    rng, hg, caps, blocks, vweight = _setup(seed, n, m, 3)
+    k = 3
+    nv = blocks.shape[0]
+    free = np.flatnonzero(vweight == 0).astype(np.int64)
+    movable = free[blocks[free] < 2]
+    if movable.shape[0] > 12:
+        return
+    best = None
+    for choice in itertools.product((0, 1), repeat=movable.shape[0]):
+        trial = blocks.copy()
+        trial[movable] = choice
+        cost = _km1(hg, k, trial)
+        best = cost if best is None else min(best, cost)
+    before = _km1(hg, k, blocks)
+    got = blocks.copy()
+    cnt = block_counts(k, hg.eptr, hg.epin, got)
+    gain = _pair_flow(0, 1, k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, got,
+                      cnt, np.full(nv, -1, dtype=np.int64),
+                      np.full(hg.num_edges, -1, dtype=np.int64), np.empty(nv, dtype=np.int64),
+                      np.empty(hg.num_edges, dtype=np.int64), free)
+    after = _km1(hg, k, got)
+    assert after == best == before - gain
+    assert (cnt == block_counts(k, hg.eptr, hg.epin, got)).all()
+    fixed = np.ones(nv, dtype=bool)
+    fixed[movable] = False
+    assert (got[fixed] == blocks[fixed]).all() and (got[movable] < 2).all()
 
 
 @settings(max_examples=40, deadline=None)

@@ -439,9 +439,9 @@ _INF = 1 << 50
 
 
 @njit(cache=True, nogil=True)
-def _max_flow(nn, s, t, aptr, ahead, acap, arev):
+def _max_flow(nn, s, t, aptr, ahead, acap, arev, limit):
     """Dinic's maximum flow on a CSR residual graph (``acap`` updated in place); returns the
-    flow value, stopping once it reaches ``_INF``."""
+    flow value, stopping as soon as it reaches ``limit``."""
     level = np.empty(nn, dtype=np.int64)
     queue = np.empty(nn, dtype=np.int64)
     it = np.empty(nn, dtype=np.int64)
@@ -476,7 +476,7 @@ def _max_flow(nn, s, t, aptr, ahead, acap, arev):
                     acap[stack[d]] -= f
                     acap[arev[stack[d]]] += f
                 flow += f
-                if flow >= _INF:
+                if flow >= limit:
                     return flow
                 depth = 0
                 u = s
@@ -504,19 +504,26 @@ def _max_flow(nn, s, t, aptr, ahead, acap, arev):
 
 @njit(cache=True, nogil=True)
 def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, gate_id,
-               edge_id, gates, edges):
+               edge_id, gates, edges, free):
     """Optimal placement of the free (weight 0) vertices of blocks ``a`` and ``b`` between
     these two blocks, every other vertex fixed: a minimum s-t cut; applied when it gains.
 
     With the weighted vertices of ``a`` merged into the source and those of ``b`` into the
     sink, a hyperedge with pins in ``a`` or ``b`` costs ``w_e`` more in km1 exactly when it has
-    pins in both, so the pair's share of km1 is a hypergraph cut (Lawler's network: a node pair
-    per hyperedge joined by an arc of capacity ``w_e``).  Returns the km1 gain.
+    pins in both, so the pair's share of km1 is a hypergraph cut.  Its network is Lawler's
+    (a node pair per hyperedge joined by an arc of capacity ``w_e``) with the nodes that an
+    infinite arc ties to the source or sink merged into them: a hyperedge with a weighted
+    pin in ``a`` is one arc of capacity ``w_e`` from the source (straight to its free vertex
+    when it has one), one with a weighted pin in ``b`` likewise into the sink, and one with
+    neither and two free vertices an undirected arc between them.  The cut is the same,
+    with fewer nodes and shorter paths.  The flow stops once it reaches the present cost
+    (no gain possible), which is where most pairs end.  ``free`` lists the free vertices.
+    Returns the km1 gain.
     """
-    nv = blocks.shape[0]
     ng = 0
-    for v in range(nv):
-        if vweight[v] == 0 and (blocks[v] == a or blocks[v] == b):
+    for i in range(free.shape[0]):
+        v = free[i]
+        if blocks[v] == a or blocks[v] == b:
             gate_id[v] = ng
             gates[ng] = v
             ng += 1
@@ -524,7 +531,6 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
         return 0
     ne = 0
     old = 0
-    forced = 0
     for i in range(ng):
         v = gates[i]
         for j in range(vptr[v], vptr[v + 1]):
@@ -535,10 +541,12 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
                 ne += 1
                 if cnt[e * k + a] > 0 and cnt[e * k + b] > 0:
                     old += eweight[e]
-    # per edge: fixed pins on the source (a) / sink (b) side
+    # per edge: fixed pins on the source (a) / sink (b) side, free pins of a and b
     src = np.zeros(ne, dtype=np.bool_)
     snk = np.zeros(ne, dtype=np.bool_)
     nfree = np.zeros(ne, dtype=np.int64)
+    forced = 0
+    npins = 0
     for i in range(ne):
         e = edges[i]
         for j in range(eptr[e], eptr[e + 1]):
@@ -553,82 +561,100 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
                     snk[i] = True
                 else:
                     nfree[i] += 1
+        npins += nfree[i]
         if src[i] and snk[i]:
             forced += eweight[e]
-    # nodes: 0 source, 1 sink, 2 .. 2+ng free vertices, then (in, out) per edge
-    nn = 2 + ng + 2 * ne
-    deg = np.zeros(nn + 1, dtype=np.int64)
-    for i in range(ne):
-        if src[i] and snk[i]:
-            continue
-        ein = 2 + ng + 2 * i
-        deg[ein + 1] += 2 + nfree[i] + (1 if src[i] else 0)
-        deg[ein + 2] += 2 + nfree[i] + (1 if snk[i] else 0)
-        if src[i]:
-            deg[1] += 1
-        if snk[i]:
-            deg[2] += 1
-    for i in range(ng):
-        v = gates[i]
-        for j in range(vptr[v], vptr[v + 1]):
-            ie = edge_id[vedge[j]]
-            if not (src[ie] and snk[ie]):
-                deg[2 + i + 1] += 2
-    for u in range(nn):
-        deg[u + 1] += deg[u]
-    na = deg[nn]
-    ahead = np.empty(na, dtype=np.int64)
-    acap = np.zeros(na, dtype=np.int64)
-    arev = np.empty(na, dtype=np.int64)
-    fill = deg[:nn].copy()
+    limit = old - forced
+    if limit <= 0:
+        _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
+        return 0
+    # arcs (tail, head, capacity, reverse capacity): one per edge, at most two per free pin
+    na = ne + 2 * npins
+    atail = np.empty(na, dtype=np.int64)
+    ahd = np.empty(na, dtype=np.int64)
+    afwd = np.empty(na, dtype=np.int64)
+    aback = np.empty(na, dtype=np.int64)
+    m = 0
+    nn = 2 + ng
+    pair = np.empty(2, dtype=np.int64)
     for i in range(ne):
         if src[i] and snk[i]:
             continue
         e = edges[i]
-        ein = 2 + ng + 2 * i
-        eout = ein + 1
-        # ein -> eout, capacity w_e
-        x = fill[ein]
-        fill[ein] += 1
-        y = fill[eout]
-        fill[eout] += 1
-        ahead[x], acap[x], arev[x] = eout, eweight[e], y
-        ahead[y], acap[y], arev[y] = ein, 0, x
+        w = eweight[e]
+        if not src[i] and not snk[i]:
+            if nfree[i] < 2:
+                continue  # one pin never straddles the pair
+            if nfree[i] == 2:
+                c = 0
+                for j in range(eptr[e], eptr[e + 1]):
+                    u = epin[j]
+                    if vweight[u] == 0 and (blocks[u] == a or blocks[u] == b):
+                        pair[c] = 2 + gate_id[u]
+                        c += 1
+                atail[m], ahd[m], afwd[m], aback[m] = pair[0], pair[1], w, w
+                m += 1
+                continue
+        if nfree[i] == 1:
+            g = 0
+            for j in range(eptr[e], eptr[e + 1]):
+                u = epin[j]
+                if vweight[u] == 0 and (blocks[u] == a or blocks[u] == b):
+                    g = 2 + gate_id[u]
+            if src[i]:
+                atail[m], ahd[m], afwd[m], aback[m] = 0, g, w, 0
+            else:
+                atail[m], ahd[m], afwd[m], aback[m] = g, 1, w, 0
+            m += 1
+            continue
+        # a node for the edge on each side it is not tied to
+        ein, eout = 0, 1
         if src[i]:
-            x = fill[0]
-            fill[0] += 1
-            y = fill[ein]
-            fill[ein] += 1
-            ahead[x], acap[x], arev[x] = ein, _INF, y
-            ahead[y], acap[y], arev[y] = 0, 0, x
-        if snk[i]:
-            x = fill[eout]
-            fill[eout] += 1
-            y = fill[1]
-            fill[1] += 1
-            ahead[x], acap[x], arev[x] = 1, _INF, y
-            ahead[y], acap[y], arev[y] = eout, 0, x
+            eout = nn
+            nn += 1
+            atail[m], ahd[m], afwd[m], aback[m] = 0, eout, w, 0
+        elif snk[i]:
+            ein = nn
+            nn += 1
+            atail[m], ahd[m], afwd[m], aback[m] = ein, 1, w, 0
+        else:
+            ein = nn
+            eout = nn + 1
+            nn += 2
+            atail[m], ahd[m], afwd[m], aback[m] = ein, eout, w, 0
+        m += 1
         for j in range(eptr[e], eptr[e + 1]):
             u = epin[j]
             if vweight[u] > 0 or (blocks[u] != a and blocks[u] != b):
                 continue
-            gnode = 2 + gate_id[u]
-            x = fill[gnode]
-            fill[gnode] += 1
-            y = fill[ein]
-            fill[ein] += 1
-            ahead[x], acap[x], arev[x] = ein, _INF, y
-            ahead[y], acap[y], arev[y] = gnode, 0, x
-            x = fill[eout]
-            fill[eout] += 1
-            y = fill[gnode]
-            fill[gnode] += 1
-            ahead[x], acap[x], arev[x] = gnode, _INF, y
-            ahead[y], acap[y], arev[y] = eout, 0, x
-    cut = _max_flow(nn, 0, 1, deg, ahead, acap, arev)
+            g = 2 + gate_id[u]
+            if not src[i]:
+                atail[m], ahd[m], afwd[m], aback[m] = g, ein, _INF, 0
+                m += 1
+            if not snk[i]:
+                atail[m], ahd[m], afwd[m], aback[m] = eout, g, _INF, 0
+                m += 1
+    deg = np.zeros(nn + 1, dtype=np.int64)
+    for x in range(m):
+        deg[atail[x] + 1] += 1
+        deg[ahd[x] + 1] += 1
+    for u in range(nn):
+        deg[u + 1] += deg[u]
+    ahead = np.empty(2 * m, dtype=np.int64)
+    acap = np.empty(2 * m, dtype=np.int64)
+    arev = np.empty(2 * m, dtype=np.int64)
+    fill = deg[:nn].copy()
+    for x in range(m):
+        p = fill[atail[x]]
+        fill[atail[x]] += 1
+        q = fill[ahd[x]]
+        fill[ahd[x]] += 1
+        ahead[p], acap[p], arev[p] = ahd[x], afwd[x], q
+        ahead[q], acap[q], arev[q] = atail[x], aback[x], p
+    cut = _max_flow(nn, 0, 1, deg, ahead, acap, arev, limit)
     gain = 0
-    if cut + forced < old:
-        gain = old - cut - forced
+    if cut < limit:
+        gain = limit - cut
         # the source side: nodes reachable from the source in the residual graph
         seen = np.zeros(nn, dtype=np.bool_)
         queue = np.empty(nn, dtype=np.int64)
@@ -653,11 +679,16 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
                     e = vedge[j]
                     cnt[e * k + s] -= 1
                     cnt[e * k + t] += 1
+    _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
+    return gain
+
+
+@njit(cache=True, nogil=True)
+def _clear_ids(gate_id, edge_id, gates, ng, edges, ne):
     for i in range(ng):
         gate_id[gates[i]] = -1
     for i in range(ne):
         edge_id[edges[i]] = -1
-    return gain
 
 
 @njit(cache=True, nogil=True)
@@ -677,6 +708,12 @@ def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds
     edge_id = np.full(ne, -1, dtype=np.int64)
     gates = np.empty(nv, dtype=np.int64)
     edges = np.empty(ne, dtype=np.int64)
+    nfree = 0
+    for v in range(nv):
+        if vweight[v] == 0:
+            gates[nfree] = v
+            nfree += 1
+    free = gates[:nfree].copy()
     # a pair is worth a cut only while some hyperedge has pins on both of its blocks, and
     # only again after one of its blocks changed (Mt-KaHyPar's active block scheduling)
     active = np.ones(k, dtype=np.bool_)
@@ -695,7 +732,7 @@ def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds
                 if not shared[a * k + b] or not (active[a] or active[b]):
                     continue
                 g = _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks,
-                               cnt, gate_id, edge_id, gates, edges)
+                               cnt, gate_id, edge_id, gates, edges, free)
                 if g > 0:
                     gained += g
                     changed[a] = True
