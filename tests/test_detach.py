@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -309,22 +310,24 @@ def test_partition_gives_the_side_only_search_every_restart_when_detached_gates_
     check_cost(result)
 
 
-def test_stalled_restarts_stop_early_and_keep_a_search_that_still_improves():
-    """``stall`` stops the side-only restarts once the last ``STALL_RESTARTS`` (or twice the
-    restarts to the best) found nothing better.  The starts draw from one seeded stream, so
-    the stalled search is a prefix of the full one: never better, and equal when the best came
-    early (QAOA on 16 qubits).  QAOA on 128 qubits at k = 4 finds its best after 38 restarts,
-    the one before after 14: the doubling lets the stalled search reach it (a fixed patience
-    of 16 would stop near 30)."""
-    from araqne.partitioner import STALL_RESTARTS
+def test_start_only_runs_a_share_of_the_restarts_and_no_bisection_seed(monkeypatch):
+    """``start_only`` (a start for the detached search, as the Mt-KaHyPar benchmark asks)
+    refines the linear and fill seeds and :data:`START_SHARE` of the restarts, never the
+    recursive-bisection seed; its partition is balanced and its km1 is its side-only
+    cost."""
+    import araqne.partitioner as partitioner
+    from araqne.partitioner import START_SHARE
     _, hg, caps = _suite_case("qaoa_regular3_16", 4)
     full = partition_hypergraph(hg, caps, seed=0)
-    stalled = partition_hypergraph(hg, caps, seed=0, stall=True)
-    assert STALL_RESTARTS <= stalled.restarts < full.restarts
-    assert stalled.km1 == full.km1
-    np.testing.assert_array_equal(stalled.part, full.part)
-    _, hg, caps = _suite_case("qaoa_regular3_128", 4)
-    full = partition_hypergraph(hg, caps, seed=0)
-    stalled = partition_hypergraph(hg, caps, seed=0, stall=True)
-    assert stalled.restarts > 2 * STALL_RESTARTS
-    assert stalled.km1 == full.km1
+
+    def no_bisection(*args, **kwargs):
+        raise AssertionError("start_only built a recursive-bisection seed")
+
+    monkeypatch.setattr(partitioner, "bisection_seed", no_bisection)
+    start = partition_hypergraph(hg, caps, seed=0, start_only=True)
+    # the linear and fill seeds, then at most a share of the 4 * 16 restarts of a small case
+    assert 2 <= start.restarts <= 2 + round(4 * 16 * START_SHARE) < full.restarts
+    assert (np.bincount(start.part, weights=hg.vweight, minlength=4) <= caps).all()
+    assert start.km1 == km1_after(hg, start.part, start.side, 4)
+    with pytest.raises(AssertionError, match="bisection"):
+        partition_hypergraph(hg, caps, seed=0)

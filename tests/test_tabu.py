@@ -45,6 +45,33 @@ def test_tabu_returns_a_balanced_placement_never_worse_and_its_true_cost(seed, n
     assert (np.bincount(got[:n], weights=hg.vweight, minlength=k) <= caps).all()
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 9), m=st.integers(5, 50),
+       k=st.integers(2, 4), patience=st.integers(1, 60))
+def test_tabu_patience_stops_a_prefix_of_the_full_walk(seed, n, m, k, patience):
+    """With ``patience`` the walk is the full walk cut short (same moves, same random
+    numbers): its best is never better than the full walk's and is the true km1 of a
+    balanced placement; with the patience of the whole walk it is the full walk."""
+    rng = np.random.default_rng(seed)
+    circ = random_circuit(n, m, rng, gates=("cz", "cp", "cx", "rz", "h"))
+    hg = build_hypergraph(circ, find_windows(circ))
+    caps = np.full(k, n // k + 1, dtype=np.int64)
+    part = np.repeat(np.arange(k), caps)[:n]
+    rng.shuffle(part)
+    blocks = np.concatenate([part, rng.integers(0, k, hg.num_gates)]).astype(np.int64)
+    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    args = (k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps)
+    full, cut = blocks.copy(), blocks.copy()
+    full_cost = tabu_refine(*args, full, 400, 3, 3, seed)
+    cut_cost = tabu_refine(*args, cut, 400, 3, 3, seed, patience)
+    assert cut_cost == km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, cut) >= full_cost
+    assert (np.bincount(cut[:n], weights=hg.vweight, minlength=k) <= caps).all()
+    # a walk that never stalls that long is the full walk
+    long = blocks.copy()
+    assert tabu_refine(*args, long, 400, 3, 3, seed, 400) == full_cost
+    np.testing.assert_array_equal(long, full)
+
+
 def test_tabu_leaves_a_local_optimum_of_single_moves():
     """Two triangles of heavy edges, joined by light ones, start mixed (the FM local optimum
     of a swap: every single move overloads or costs): tabu search walks through worse states

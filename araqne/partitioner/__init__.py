@@ -39,8 +39,7 @@ class Partition:
         the network cost when refined with a table.
     restarts : int
         Starts refined (fewer than the budget when one reached
-        :func:`.bounds.km1_lower_bound`, when ``probed``, or when they stalled with
-        ``stall``).
+        :func:`.bounds.km1_lower_bound` or when ``probed``).
     probed : bool
         The restarts stopped after the first batch because gates free to sit on any QPU
         already beat this side-only partition by :data:`DETACHED_PROBE` (only when asked,
@@ -188,7 +187,7 @@ to 230.6 e-bits (mean of 5), for 0.7 s more per circuit."""
 
 def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: float = 1.0,
                          table: np.ndarray | None = None,
-                         detached_next: bool = False, stall: bool = False) -> Partition:
+                         detached_next: bool = False, start_only: bool = False) -> Partition:
     """Find a low-e-bit partition of ``hg`` into QPUs of the given capacities.
 
     Parameters
@@ -216,11 +215,12 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
         :data:`DETACHED_PROBE` the remaining restarts are skipped (``probed``): the side-only
         model is then a poor proxy of the objective, and the detached search does the real
         work from any decent start.  Ignored with a ``table``.
-    stall : bool
-        Stop the restarts once they stall (:data:`STALL_RESTARTS`): for a caller that only
-        needs a good start.  :func:`araqne.partition` keeps every restart, because its
-        side-only result also competes under communication-qubit limits and seeds the
-        teleportation search.
+    start_only : bool
+        The caller needs no more than a start for :func:`.multilevel.detached_search` on an
+        all-to-all network (the static km1 of the Mt-KaHyPar benchmark): :data:`START_SHARE`
+        of the restarts and no recursive-bisection seed.  :func:`araqne.partition` keeps every
+        restart, because its side-only result also competes under communication-qubit limits
+        and seeds the teleportation search.
 
     Returns
     -------
@@ -243,11 +243,11 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     if table is None:
         red = reduce_hypergraph(hg)
         if not red.trivial:
-            best = _search(red.hg, capacities, seed, effort, None, detached_next, stall)
+            best = _search(red.hg, capacities, seed, effort, None, detached_next, start_only)
             return Partition(best.part, red.lift_side(best.side), best.km1, best.restarts,
                              best.probed)
     return _search(hg, capacities, seed, effort, table, detached_next and table is None,
-                   stall)
+                   start_only)
 
 
 RESTART_BATCH = 2
@@ -268,21 +268,20 @@ instead of 0.2 made 4 final km1 worse by up to 0.7%.  It is also the point
 teleportation search (:data:`araqne.api.TELEPORT_SECOND_START`)."""
 
 
-STALL_RESTARTS = 16
-"""With ``stall``, the restarts of :func:`partition_hypergraph` stop once the last
-``max(STALL_RESTARTS * effort, 2 * found)`` found nothing better (``effort`` counted as 1
-below 1, where the budget is small anyway), ``found`` being the restarts run when the best so
-far appeared: a search that keeps improving keeps going, up to its budget.  Most small
-Mt-KaHyPar benchmark cases have their best side-only partition by the third start, yet ran 40
-to 67.  Over the 131 cases (one thread, alternated runs) the side-only stage took 12.2 and
-10.8 s of CPU time instead of 13.5 and 13.7 s, and the final km1 after the detached search
-changed on 2, both better.  The doubling keeps QAOA on 128 qubits at k = 4, whose best comes
-after 38 restarts, the one before after 14."""
+START_SHARE = 0.1
+"""Share of the restarts that :func:`partition_hypergraph` runs with ``start_only``.  With
+this and no recursive-bisection seed, the side-only stage of the 131 Mt-KaHyPar benchmark
+cases took 3.5 s instead of 11.7 s (2 threads; the restarts stopping once they stalled, as
+that benchmark ran them before), and the km1 after the detached search summed to 83,849
+instead of 83,774 (+0.09%).  The detached search does the real work: from a worse start it
+still ends near the same km1.  The cases it decides least are small ones where any search
+finds the best known km1 only in some runs: QAOA on 128 qubits at k = 4 ends at 62 or less
+in 9 of 30 seeds (15 of 30 with every restart; Mt-KaHyPar in 2 of 30 runs)."""
 
 
 def _search(hg, capacities: np.ndarray, seed: int, effort: float,
             table: np.ndarray | None, detached_next: bool = False,
-            stall: bool = False) -> Partition:
+            start_only: bool = False) -> Partition:
     """The restarts of :func:`partition_hypergraph` on ``hg`` as given.
 
     The starts are refined in batches of :data:`RESTART_BATCH` at once, each with its own
@@ -296,7 +295,7 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
     size = int(hg.epin.shape[0])
     # small hypergraphs are cheap to restart: spend the same work on more tries
     boost = min(16.0, max(1.0, SMALL_PINS / max(size, 1)))
-    restarts = max(1, int(round(4 * effort * boost)))
+    restarts = max(1, int(round(4 * effort * boost * (START_SHARE if start_only else 1.0))))
     large = size > LARGE_PINS
     if large:
         restarts = max(1, int(round(effort)))
@@ -327,7 +326,7 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
     else:
         starts.append(lambda g: linear_seed(n, capacities))
         starts.append(lambda g: fill_seed(n, capacities))
-        if k > 2:
+        if k > 2 and not start_only:
             starts.append(lambda g: bisection_seed(hg, capacities, int(g.integers(1 << 30)),
                                                    effort))
     for r in range(1 if large else 0, restarts):
@@ -339,13 +338,9 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
             starts.append(lambda g: random_seed(n, capacities, g))
     best: Partition | None = None
     ran = 0
-    last = 0  # restarts run when the best so far was found
-    patience = int(round(STALL_RESTARTS * max(1.0, effort)))
     probed = False
     for i in range(0, len(starts), RESTART_BATCH):
         if best is not None and best.km1 <= bound:
-            break
-        if stall and ran - last >= max(patience, 2 * last):
             break
         if detached_next and i == RESTART_BATCH:
             _, loose = detach(hg, best.part, best.side, capacities, flows=True)
@@ -363,7 +358,6 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
             ran += 1
             if best is None or result.km1 < best.km1:
                 best = result
-                last = ran
     best.restarts = ran
     best.probed = probed
     return best

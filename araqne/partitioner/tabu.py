@@ -23,7 +23,7 @@ from .refine import km1_of_counts
 
 @njit(cache=True, nogil=True)
 def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps, tenure, span,
-                seed):
+                seed, patience=0):
     """Improve the balanced placement ``blocks`` of every vertex by tabu search, in place.
 
     Parameters
@@ -43,6 +43,10 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
         (random in between), unless that reaches a new best (aspiration).
     seed : int
         Seed of the tie-breaking and the tenures.
+    patience : int
+        Stop once the last ``max(patience, 2 * found)`` steps found no better balanced
+        placement, ``found`` being the steps to the best so far (0: run every step): a walk
+        still improving goes on.
 
     Returns
     -------
@@ -65,7 +69,10 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
     best = cur
     best_blocks = blocks.copy()
     until = np.zeros(nv * k, dtype=np.int64)
+    found = 0
     for step in range(1, steps + 1):
+        if patience > 0 and step - found > max(patience, 2 * found):
+            break
         over = -1
         for p in range(k):
             if load[p] > cap[p]:
@@ -115,5 +122,6 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
             if feasible:
                 best = cur
                 best_blocks[:] = blocks
+                found = step
     blocks[:] = best_blocks
     return best
