@@ -149,14 +149,15 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
     RESULTS.mkdir(exist_ok=True)
+    options = [("qpus", args.qpus), ("threads", args.threads),
+               ("kahypar-runs", args.kahypar_runs)]
+    options += [(k, v) for k, v in (("circuits", args.circuits), ("seeds", args.seeds),
+                                    ("tag", args.tag)) if v not in ("", 1)]
     meta = {"command": "python benchmarks/bench_kahypar.py " +
-            " ".join(f"--{k} {v}" for k, v in (("qpus", args.qpus), ("threads", args.threads),
-                                                ("kahypar-runs", args.kahypar_runs),
-                                                ("circuits", args.circuits),
-                                                ("seeds", args.seeds), ("tag", args.tag))
-                     if v not in ("", 1) or k == "threads"),
+            " ".join(f"--{k} {v}" for k, v in options),
             "kahypar_version": getattr(mt, "__version__", "unknown")}
-    (RESULTS / f"kahypar{args.tag}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    (RESULTS / f"kahypar{args.tag}.json").write_text(
+        json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     lines = [f"Mt-KaHyPar: best km1 of {args.kahypar_runs} runs (runs listed), median time; "
              f"{args.threads} threads.", "",
              "| circuit | k | araqne km1 | Mt-KaHyPar km1 (runs) | araqne side-only | Mt-KaHyPar "

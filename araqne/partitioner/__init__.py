@@ -276,7 +276,8 @@ that benchmark ran them before), and the km1 after the detached search summed to
 instead of 83,774 (+0.09%).  The detached search does the real work: from a worse start it
 still ends near the same km1.  The cases it decides least are small ones where any search
 finds the best known km1 only in some runs: QAOA on 128 qubits at k = 4 ends at 62 or less
-in 9 of 30 seeds (15 of 30 with every restart; Mt-KaHyPar in 2 of 30 runs)."""
+in 9 of 30 seeds (15 of 30 with every restart; Mt-KaHyPar in 2 of 30 runs, 1 and 7 of 20
+in two other series)."""
 
 
 def _search(hg, capacities: np.ndarray, seed: int, effort: float,

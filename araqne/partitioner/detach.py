@@ -708,12 +708,7 @@ def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds
     edge_id = np.full(ne, -1, dtype=np.int64)
     gates = np.empty(nv, dtype=np.int64)
     edges = np.empty(ne, dtype=np.int64)
-    nfree = 0
-    for v in range(nv):
-        if vweight[v] == 0:
-            gates[nfree] = v
-            nfree += 1
-    free = gates[:nfree].copy()
+    free = np.flatnonzero(vweight == 0)
     # a pair is worth a cut only while some hyperedge has pins on both of its blocks, and
     # only again after one of its blocks changed (Mt-KaHyPar's active block scheduling)
     active = np.ones(k, dtype=np.bool_)

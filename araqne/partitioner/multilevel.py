@@ -734,13 +734,14 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     The search runs on the exact reduction of ``hg`` (:func:`.reduce.reduce_hypergraph`).
     Chains of V-cycles (:data:`CHAINS`, each with its own matchings) refine the partition of
     the main refinement (qubits plus gate sides); multilevel partitions from scratch
-    (:data:`FRESH_SCHEMES`), the best refined by V-cycles, compete with them.  Every level of
-    every cycle runs k-way FM and minimum-cut placement of the free gates (:func:`v_cycle`
-    with ``flows``), the cycles alternating the coarsening schemes (:data:`SCHEMES`).  On
-    small hypergraphs tabu search (:func:`.tabu.tabu_refine`) then walks on from the best
-    placement.  A start at :func:`.bounds.km1_lower_bound` is optimal and skips all this.  Gates left on a third QPU for nothing finally return beside a qubit
-    (:func:`.detach.home_gates`).  Runs scale with ``effort`` and shrink on large
-    hypergraphs.
+    (:data:`FRESH_SCHEMES`; none above :data:`FRESH_LIMIT` pins), the best refined by
+    V-cycles, compete with them.  Every level of every cycle runs k-way FM and minimum-cut
+    placement of the free gates (:func:`v_cycle` with ``flows``), the cycles alternating the
+    coarsening schemes (:data:`SCHEMES`).  On small hypergraphs tabu search
+    (:func:`.tabu.tabu_refine`) then walks on from the best placement.  A start at
+    :func:`.bounds.km1_lower_bound` is optimal and skips all this.  Gates left on a third QPU
+    for nothing finally return beside a qubit (:func:`.detach.home_gates`).  Runs scale with
+    ``effort`` and shrink on large hypergraphs.
 
     Parameters
     ----------
@@ -838,4 +839,3 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
             if cost < best_cost:
                 best, best_cost = trial, cost
     return best, best_cost
-
