@@ -798,25 +798,31 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
         return multilevel_refine(hg, capacities, start, seed=seed + 101 * c, cycles=cycles,
                                  schemes=SCHEMES, flows=True)
 
-    def fresh(i: int, scheme: str):
-        blocks, cost = multilevel_partition(hg, capacities, seed=seed + 1 + 2 * i, runs=runs,
+    def fresh(r: int, refine: bool):
+        scheme = FRESH_SCHEMES[r % len(FRESH_SCHEMES)]
+        blocks, cost = multilevel_partition(hg, capacities, seed=seed + 1 + 2 * r, runs=1,
                                             schemes=(scheme,), flows=True)
-        if blocks is None:
-            return None, -1
-        return multilevel_refine(hg, capacities, blocks, seed=seed + 2 + 2 * i,
-                                 cycles=cycles, schemes=SCHEMES, flows=True)
+        if blocks is None or not refine:
+            return blocks, cost
+        return multilevel_refine(hg, capacities, blocks, seed=seed + 2, cycles=cycles,
+                                 schemes=SCHEMES, flows=True)
 
-    # the chains and the fresh partitions are independent: run them side by side, keep the
-    # first best in this order.  A fresh partition takes longest (it builds a partition,
-    # then runs the cycles of a chain): started first, it leaves the other cores the chains
-    # rather than finishing alone after them.
-    tasks = [partial(chain, c) for c in range(chains)]
-    if size <= FRESH_LIMIT:
-        tasks += [partial(fresh, i, scheme) for i, scheme in enumerate(FRESH_SCHEMES)]
-    order = list(range(chains, len(tasks))) + list(range(chains))
-    results = [None] * len(tasks)
-    for i, result in zip(order, run_all([tasks[i] for i in order])):
-        results[i] = result
+    # the chains and the fresh partitions are independent: run them side by side, the fresh
+    # partitions (the longest tasks) first, so that the chains fill the other cores rather
+    # than finishing alone after them.  A lone fresh partition is refined in its own task;
+    # of several, the best one is refined once all have ended.
+    tasks = [partial(fresh, r, runs == 1) for r in range(runs)] if size <= FRESH_LIMIT else []
+    nfresh = len(tasks)
+    tasks += [partial(chain, c) for c in range(chains)]
+    results = run_all(tasks)
+    made = [result for result in results[:nfresh] if result[0] is not None]
+    results = results[nfresh:]
+    if len(made) == 1 and runs == 1:
+        results += made
+    elif made:
+        blocks, _ = min(made, key=lambda result: result[1])
+        results.append(multilevel_refine(hg, capacities, blocks, seed=seed + 2,
+                                         cycles=cycles, schemes=SCHEMES, flows=True))
     best, best_cost = None, -1
     for trial, cost in results:
         if trial is not None and (best is None or cost < best_cost):
