@@ -169,3 +169,35 @@ def test_tabu_makes_the_best_admissible_move_at_every_step(seed, n, m, k, full, 
                 start.copy(), steps, 3, 6, seed, 0, MODES[mode], trace)
     made = _replay(k, hg, vweight, caps, start, trace, steps)
     assert made == steps or (trace[made:] == -1).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 9), m=st.integers(5, 50),
+       k=st.integers(2, 4), steps=st.integers(1, 200))
+def test_tabu_work_of_scanning_steps_buys_those_steps(seed, n, m, k, steps):
+    """A scanning step costs one unit per (vertex, QPU) move: the walk given that work for
+    ``steps`` steps is the walk of ``steps`` steps (same placement, patience scaled alike);
+    a heap walk given the same work stops on its own and is just as valid."""
+    rng = np.random.default_rng(seed)
+    circ = random_circuit(n, m, rng, gates=("cz", "cp", "cx", "rz", "h"))
+    hg = build_hypergraph(circ, find_windows(circ))
+    caps = np.full(k, n // k + 1, dtype=np.int64)
+    part = np.repeat(np.arange(k), caps)[:n]
+    rng.shuffle(part)
+    blocks = np.concatenate([part, rng.integers(0, k, hg.num_gates)]).astype(np.int64)
+    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    args = (k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps)
+    cells = blocks.shape[0] * k
+    by_steps, by_work = blocks.copy(), blocks.copy()
+    cost = tabu_refine(*args, by_steps, steps, 3, 3, seed, steps // 3, MODES["scan"])
+    trace = np.full((10 * steps, 4), -1, dtype=np.int64)
+    assert tabu_refine(*args, by_work, 10 * steps, 3, 3, seed, steps // 3 * cells,
+                       MODES["scan"], trace, steps * cells) == cost
+    np.testing.assert_array_equal(by_work, by_steps)
+    assert (trace[steps:] == -1).all()
+    heap_trace = np.full((10 * steps * cells, 4), -1, dtype=np.int64)
+    got = blocks.copy()
+    heap_cost = tabu_refine(*args, got, 10 * steps * cells, 3, 3, seed, 0, MODES["heap"],
+                            heap_trace, steps * cells)
+    assert (heap_trace[:, 0] >= 0).sum() < 10 * steps * cells
+    assert heap_cost == km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, got)

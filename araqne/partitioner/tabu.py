@@ -30,6 +30,10 @@ from .refine import _heap_pop, _heap_push, km1_of_counts
 TIE = 1 << 16
 """Heap keys of :func:`tabu_refine` are ``gain * TIE`` plus a random tie-break below ``TIE``."""
 
+HEAP_UNITS = 24
+"""Work units of one heap push or pop in :func:`tabu_refine`'s ``work``; a scanned move is one,
+a move whose gain a heap step re-reads three (each about 3 ns here)."""
+
 SCAN_CELLS = 1500
 """Below this many (vertex, QPU) moves :func:`tabu_refine` scans them all at every step instead
 of keeping the heap: on such small, dense hypergraphs (a few dozen qubits whose every move
@@ -65,7 +69,7 @@ def _rekey(u, k, blocks, ben, pen, live, gain, key, hkey, hitem, hsize):
 
 @njit(cache=True, nogil=True)
 def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps, tenure, span,
-                seed, patience=0, scan_cells=SCAN_CELLS, trace=None):
+                seed, patience=0, scan_cells=SCAN_CELLS, trace=None, work=0):
     """Improve the balanced placement ``blocks`` of every vertex by tabu search, in place.
 
     Every step makes the best move (highest gain, ties at random) that keeps each QPU within
@@ -94,10 +98,15 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
     patience : int
         Stop once the last ``max(patience, 2 * found)`` steps found no better balanced
         placement, ``found`` being the steps to the best so far (0: run every step): a walk
-        still improving goes on.
+        still improving goes on.  With ``work``, counted in work units instead of steps.
     scan_cells : int
         With fewer (vertex, QPU) moves than this, scan them all at every step rather than
         keep the heap (:data:`SCAN_CELLS`; the walk is as good either way, the time differs).
+    work : int
+        Stop once the walk has done this much work (0: no limit): a scan step costs one unit
+        per (vertex, QPU) move, a heap step :data:`HEAP_UNITS` per heap operation plus three per
+        move whose gain it re-reads, about the same time per unit.  The walk then takes as
+        many steps as its work allows, so that a cheap heap step buys more of them.
     trace : ndarray of int64, optional
         ``(steps, 4)``: row ``i`` receives step ``i + 1``'s vertex, target QPU, gain and the
         step until which the move back is tabu (rows of steps not made are left alone), for
@@ -150,8 +159,12 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
     dirty = np.empty(nv, dtype=np.int64)
     mark = np.zeros(nv, dtype=np.int64)
     found = 0
+    spent = 0
     for step in range(1, steps + 1):
-        if patience > 0 and step - found > max(patience, 2 * found):
+        used = step - 1 if work == 0 else spent
+        if work > 0 and spent >= work:
+            break
+        if patience > 0 and used - found > max(patience, 2 * found):
             break
         over = -1
         for p in range(k):
@@ -161,8 +174,12 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
         bv = -1
         bp = -1
         bg = 0
+        if not heap:
+            spent += nv * k
         if over >= 0:
             ties = 0
+            if heap:
+                spent += nheavy * k
             for i in range(nheavy):
                 v = heavy[i]
                 if blocks[v] != over:
@@ -202,6 +219,7 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
                 top = hkey[0]
                 c = hitem[0]
                 hsize = _heap_pop(hkey, hitem, hsize)
+                spent += HEAP_UNITS
                 if not live[c] or key[c] != top:
                     continue  # stale: the move's gain changed since
                 v = c // k
@@ -216,6 +234,7 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
                     continue
                 bv, bp, bg = v, p, g
                 break
+            spent += HEAP_UNITS * nheld
             for i in range(nheld):
                 hsize = _heap_push(hkey, hitem, hsize, key[held[i]], held[i])
         if bv < 0:
@@ -249,7 +268,9 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
             dirty[ndirty] = bv
             ndirty += 1
         for i in range(ndirty):
+            before = hsize
             hsize = _rekey(dirty[i], k, blocks, ben, pen, live, gain, key, hkey, hitem, hsize)
+            spent += 3 * k + HEAP_UNITS * max(hsize - before, 0)
         until[bv * k + s] = step + tenure + np.random.randint(span + 1)
         if trace is not None:
             trace[step - 1, 0] = bv
@@ -265,6 +286,6 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
             if feasible:
                 best = cur
                 best_blocks[:] = blocks
-                found = step
+                found = step if work == 0 else spent
     blocks[:] = best_blocks
     return best
