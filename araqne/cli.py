@@ -391,14 +391,24 @@ def _check_verify_size(circ, max_qubits: int, flag: str | None) -> None:
                          f"limit of {limit}; statevector simulation needs 2^n amplitudes")
 
 
-def _verify(ui: _UI, result, samples: int, shots: int, seed: int, max_qubits: int):
+def _verify(ui: _UI, result, samples: int, shots: int, seed: int, max_qubits: int,
+            flag: str | None = None):
+    """Simulate the emitted program against its input; a program too large for the limit is
+    refused naming the circuit and the option that sets the limit (``flag``, if any)."""
     from .verification import verify_program
     em = result.emit()
     with ui.stage("verifying by simulation"):
         source = result.source if result.source is not None else result.circuit  # as read
-        return verify_program(source, em.distributed_qasm, em.layout_initial,
-                              em.layout_final, samples=samples, shots=shots, seed=seed,
-                              max_qubits=max_qubits)
+        try:
+            return verify_program(source, em.distributed_qasm, em.layout_initial,
+                                  em.layout_final, samples=samples, shots=shots, seed=seed,
+                                  max_qubits=max_qubits)
+        except InputError as err:
+            text = str(err)
+            if not text.startswith("distributed program has"):
+                raise
+            text = text.replace(" (max_qubits)", f" ({flag})" if flag else "")
+            raise InputError(f"{result.circuit.name}: {text}") from None
 
 
 def _plain(value):
@@ -546,22 +556,25 @@ def partition(circuit, qpus, capacity, comm_qubits, topology, code, distance, ne
 
 
 @contextlib.contextmanager
-def _file_hint(cluster: _Cluster):
-    """Point refusals that suggest ``--comm-qubits`` at the network file when the cluster
-    came from one (``--comm-qubits`` is then refused as a usage error)."""
+def _file_hint(cluster: _Cluster, circuit):
+    """Name the circuit in refusals that suggest ``--comm-qubits`` (raised deep in emission,
+    where no file is known), and point them at the network file when the cluster came from
+    one (``--comm-qubits`` is then refused as a usage error)."""
     try:
         yield
     except AraqneError as err:
         flag = "with --comm-qubits"
-        if cluster.network_file is None or not str(err).endswith(flag):
+        text = str(err)
+        if not text.endswith(flag):
             raise
-        text = str(err)[:-len(flag)] + f"in 'comm_qubits' of that QPU in {cluster.network_file}"
-        raise type(err)(text) from err
+        if cluster.network_file is not None:
+            text = text[:-len(flag)] + f"in 'comm_qubits' of that QPU in {cluster.network_file}"
+        raise type(err)(f"{circuit}: {text}") from err
 
 
 def _partition(circuit, cluster, seed, effort, out, force, do_verify, as_json, strategy=None,
                quiet=False, debug=False, do_route=False, timings=True):
-    with _file_hint(cluster):
+    with _file_hint(cluster, circuit):
         _partition_inner(circuit, cluster, seed, effort, out, force, do_verify, as_json,
                          strategy, quiet, do_route, timings)
 
@@ -636,7 +649,7 @@ def verify(circuit, qpus, capacity, comm_qubits, topology, code, distance, netwo
 
 def _verify_command(circuit, cluster, seed, effort, samples, shots, max_qubits, as_json,
                     strategy=None, quiet=False, debug=False):
-    with _file_hint(cluster):
+    with _file_hint(cluster, circuit):
         _verify_inner(circuit, cluster, seed, effort, samples, shots, max_qubits, as_json,
                       strategy, quiet)
 
@@ -651,7 +664,7 @@ def _verify_inner(circuit, cluster, seed, effort, samples, shots, max_qubits, as
     result = _partition_circuit(ui, circ, network, seed, effort, t_frontend, strategy or {})
     with ui.stage("emitting the programs"):
         em = result.emit()
-    report = _verify(ui, result, samples, shots, seed, max_qubits)
+    report = _verify(ui, result, samples, shots, seed, max_qubits, "--max-qubits")
     if as_json:
         printed = _report_dict(report)
         printed["ebits"] = int(em.ebits)

@@ -727,6 +727,64 @@ def load_qasm(text: str, name: str = "<string>", include_path=None) -> Circuit:
         raise InputError(_fmt(name, exc.message, line, col)) from None
 
 
+# parameters of the gates every QASM 2 program knows (qelib1.inc and Qiskit's legacy set) and of
+# QASM 3's builtins and stdgates.inc; the importers report a wrong count only as the failure of a
+# gate class's constructor
+_GATE_PARAMS_2 = {"U": 3, "CX": 0, "u3": 3, "u2": 2, "u1": 1, "cx": 0, "id": 0, "u0": 1, "u": 3,
+                  "p": 1, "x": 0, "y": 0, "z": 0, "h": 0, "s": 0, "sdg": 0, "t": 0, "tdg": 0,
+                  "rx": 1, "ry": 1, "rz": 1, "sx": 0, "sxdg": 0, "cz": 0, "cy": 0, "swap": 0,
+                  "ch": 0, "ccx": 0, "cswap": 0, "crx": 1, "cry": 1, "crz": 1, "cu1": 1, "cp": 1,
+                  "cu3": 3, "csx": 0, "cu": 4, "rxx": 1, "rzz": 1, "rccx": 0, "rc3x": 0,
+                  "c3x": 0, "c3sqrtx": 0, "c4x": 0}
+_GATE_PARAMS_3 = {"U": 3, "gphase": 1, "p": 1, "x": 0, "y": 0, "z": 0, "h": 0, "s": 0, "sdg": 0,
+                  "t": 0, "tdg": 0, "sx": 0, "rx": 1, "ry": 1, "rz": 1, "cx": 0, "cy": 0,
+                  "cz": 0, "cp": 1, "crx": 1, "cry": 1, "crz": 1, "ch": 0, "swap": 0, "ccx": 0,
+                  "cswap": 0, "cu": 4, "CX": 0, "phase": 1, "cphase": 1, "id": 0, "u1": 1,
+                  "u2": 2, "u3": 3}
+_CALL_HEAD = re.compile(r"\s*(?:if\s*\([^()]*\)\s*)?"
+                        r"(?:(?:ctrl|negctrl|inv|pow)\s*(?:\([^()]*\))?\s*@\s*)*"
+                        r"([A-Za-z_]\w*)\s*")
+_DEFINED = re.compile(r"\b(?:gate|opaque|def)\s+([A-Za-z_]\w*)")
+
+
+def _gate_param_error(text: str, name: str, version: int) -> InputError | None:
+    """The first call of a standard gate with the wrong number of parameters, as an
+    :class:`InputError` at its line and column, or None (gates the program defines itself
+    are its own business)."""
+    table = dict(_GATE_PARAMS_2 if version == 2 else _GATE_PARAMS_3)
+    code = _code_only(text, version)
+    for m in _DEFINED.finditer(code):
+        table.pop(m.group(1), None)
+    start = 0
+    for end in [i for i, ch in enumerate(code) if ch in ";{}"] + [len(code)]:
+        seg_start, start = start, end + 1
+        m = _CALL_HEAD.match(code, seg_start, end)
+        if not m or m.group(1) not in table:
+            continue
+        pos, got = m.end(), 0
+        if pos < end and code[pos] == "(":
+            depth, got, blank = 0, 1, True
+            for j in range(pos, end):
+                ch = code[j]
+                depth += ch == "("
+                depth -= ch == ")"
+                if depth == 0:
+                    break
+                if depth == 1 and ch == ",":
+                    got += 1
+                elif ch not in "( \t\r\n":
+                    blank = False
+            if blank:
+                got = 0
+        want = table[m.group(1)]
+        if got != want:
+            line, col = _linecol(text, m.start(1))
+            plural = "" if want == 1 else "s"
+            return InputError(_fmt(name, f"'{m.group(1)}' takes {want} parameter{plural}, but "
+                                         f"got {got}", line, col))
+    return None
+
+
 def _parse2(text: str, name: str, include_path):
     import qiskit.qasm2 as qasm2
 
@@ -743,6 +801,9 @@ def _parse2(text: str, name: str, include_path):
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as exc:  # noqa: BLE001 - any parser failure (even a Rust panic) is bad input
+        arity = _gate_param_error(text, name, 2)
+        if arity is not None:
+            raise arity from None
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(_fmt(name, f"OpenQASM 2 parse failed: {detail}")) from None
 
@@ -794,7 +855,8 @@ def _parse3(text: str, name: str):
     except RecursionError:
         raise InputError(_fmt(name, "program nests too deeply")) from None
     except Exception as exc:  # noqa: BLE001 - any importer failure is bad input
-        raise InputError(_qasm3_message(exc, name)) from None
+        arity = _gate_param_error(text, name, 3)
+        raise (arity or InputError(_qasm3_message(exc, name))) from None
     finally:
         sys.setrecursionlimit(limit)
 

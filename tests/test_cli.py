@@ -62,6 +62,14 @@ FILES = {
     "no_comm.toml": ('[[qpu]]\nname = "a"\nqubits = 4\ncomm_qubits = 0\n[[qpu]]\nname = "b"\n'
                      "qubits = 4\ncomm_qubits = 0\n"),
     "negative_comm.toml": ('[[qpu]]\nname = "a"\nqubits = 8\ncomm_qubits = -1\n'),
+    # a line a - b - c whose middle QPU has one communication qubit: too few for this circuit
+    "relay_one_comm.toml": ('[[qpu]]\nname = "a"\nqubits = 3\n[[qpu]]\nname = "b"\nqubits = 3\n'
+                            'comm_qubits = 1\n[[qpu]]\nname = "c"\nqubits = 2\n[[link]]\n'
+                            'between = ["a", "b"]\n[[link]]\nbetween = ["b", "c"]\n'),
+    "multireg.qasm": ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg a[3];\nqreg b[2];\nqreg anc[2];\n'
+                      "h a;\ncx a[0], b[0];\ncx a[1], b[1];\nccx a[0], a[1], anc[0];\n"
+                      "cswap b[0], anc[0], anc[1];\ncu3(pi/3, -pi/4, 0.5) a[2], b[0];\n"
+                      "crz(pi/7) b[1], a[0];\nrzz(0.3) a[0], anc[1];\nrxx(-0.7) anc[0], b[1];\n"),
     "unknown_link.toml": ('[[qpu]]\nname = "a"\nqubits = 8\n[[qpu]]\nname = "b"\nqubits = 8\n'
                           '[[link]]\nbetween = ["a", "z"]\n'),
     "malformed.toml": '[[qpu]\nname = "a"\n',
@@ -126,7 +134,7 @@ REFUSALS = [
     ("--comm-qubits negative", ["partition", GHZ, "-k", 2, "--comm-qubits", -1], 2,
      "'--comm-qubits'"),
     ("--comm-qubits 0", ["partition", GHZ, "-k", 2, "--comm-qubits", 0], 1,
-     "no communication qubits"),
+     f"{GHZ}: QPU {{any}} has no communication qubits"),
     ("--comm-qubits 0 with --out", ["partition", GHZ, "-k", 2, "--comm-qubits", 0,
                                     "--out", "{d}/out_comm"], 1, "with --comm-qubits"),
     ("--comm-qubits 0 with --verify", ["partition", GHZ, "-k", 2, "--comm-qubits", 0,
@@ -172,8 +180,12 @@ REFUSALS = [
      "8 qubits do not fit in 2 QPUs holding 6 data qubits"),
     ("network zero comm qubits", ["partition", GHZ, "--network", "{d}/no_comm.toml"], 1,
      # which cx crosses the cut is the partitioner's choice; the message names it
-     "runs there on qubit {any}; allow at least 1 in 'comm_qubits' of that QPU in "
-     "{d}/no_comm.toml"),
+     f"{GHZ}: QPU {{any}} runs there on qubit {{any}}; allow at least 1 in 'comm_qubits' of "
+     "that QPU in {d}/no_comm.toml"),
+    ("network relay short of comm qubits", ["partition", "{d}/multireg.qasm", "--network",
+                                            "{d}/relay_one_comm.toml"], 1,
+     "{d}/multireg.qasm: QPU b needs more than its 1 communication qubit(s) at once for "
+     "operation {any}; raise them in 'comm_qubits' of that QPU in {d}/relay_one_comm.toml"),
     ("QPU smaller than a QEC block (file)", ["partition", GHZ, "--network",
                                              "{d}/small_qec.toml"], 1, "smaller than one"),
     ("--network with --qpus", ["partition", GHZ, "--network", HETERO, "-k", 2], 2, "drop --qpus"),
@@ -204,6 +216,9 @@ REFUSALS = [
      "verification limit of 26"),
     ("verify too large", ["verify", GHZ, "-k", 2, "--max-qubits", 4], 1,
      "verification limit of 4"),
+    ("verify program too large", ["verify", GHZ, "-k", 7, "--max-qubits", 10], 1,
+     f"{GHZ}: distributed program has {{any}} qubits, more than the verification limit of 10 "
+     "(--max-qubits)"),
     ("verify --samples 0", ["verify", GHZ, "-k", 2, "--samples", 0], 2, "'--samples'"),
     ("verify --shots 0", ["verify", GHZ, "-k", 2, "--shots", 0], 2, "'--shots'"),
 ]

@@ -463,6 +463,32 @@ def test_qasm3_errors_name_file_line_col():
         .startswith("y.qasm:5:1: ")
 
 
+@pytest.mark.parametrize("header, line, want", [
+    (H2 + "qreg q[3];\n", "rz q[0];", "4:1: 'rz' takes 1 parameter, but got 0"),
+    (H2 + "qreg q[3];\n", "cp q[0], q[1];", "4:1: 'cp' takes 1 parameter, but got 0"),
+    (H2 + "qreg q[3];\n", "rzz() q[0], q[1];", "4:1: 'rzz' takes 1 parameter, but got 0"),
+    (H2 + "qreg q[3];\ncreg c[1];\n", "if (c==1) u1 q[0];", "5:11: 'u1' takes 1 parameter, "
+                                                            "but got 0"),
+    (H3 + "qubit[3] q;\n", "rz q[0];", "4:1: 'rz' takes 1 parameter, but got 0"),
+    (H3 + "qubit[3] q;\n", "  rx(0.1, sin(0.2)) q[0];", "4:3: 'rx' takes 1 parameter, but got 2"),
+    (H3 + "qubit[3] q;\n", "h(0.3) q[0];", "4:1: 'h' takes 0 parameters, but got 1"),
+    (H3 + "qubit[3] q;\n", "ctrl @ rz(pi, 1) q[0], q[1];", "4:8: 'rz' takes 1 parameter, "
+                                                            "but got 2"),
+])
+def test_a_standard_gate_with_the_wrong_number_of_parameters_is_named(header, line, want):
+    """The importers fail inside a gate class's constructor ("RZGate.__init__() missing 1
+    required positional argument"); the error names the gate, the counts and the place."""
+    assert err(header + line + "\n", "p.qasm") == "p.qasm:" + want
+
+
+def test_a_program_may_redefine_a_standard_gate_name():
+    """A gate the program defines itself is held to its own count, not the standard one."""
+    text = "OPENQASM 3.0;\ngate rz(a, b) t { U(a, b, 0) t; }\nqubit[1] q;\nrz(0.1, 0.2) q[0];\n"
+    assert load_qasm(text).num_qubits == 1
+    assert err(text.replace("rz(0.1, 0.2)", "rz(0.1)"), "p.qasm") == \
+        "p.qasm:4:1: incorrect number of parameters in call. Expecting 2, got 1."
+
+
 def test_unbound_parameter():
     msg = err(H3 + "input float theta;\nqubit[2] q;\nrz(theta) q[0];\n", "z.qasm")
     assert msg == "z.qasm:3:13: circuit has unbound parameter theta; bind it before distributing"

@@ -838,7 +838,7 @@ class _Emitter:
                     else "final moves")
             raise InfeasibleError(
                 f"QPU {self.names[Q]} needs more than its {self.M[Q]} communication qubit(s) at "
-                f"once for operation {i} ({what}); raise --comm-qubits")
+                f"once for operation {i} ({what}); raise them with --comm-qubits")
         self.evictions += 1
         self._release(best, Q)
         return self._alloc(Q, i, pins, occ)
