@@ -703,10 +703,11 @@ TABU_CELLS = 1.5e7
 (vertices * k))`` steps that scan every vertex and QPU, per run and unit of effort, skipped
 below ``TABU_MIN_STEPS`` such steps, i.e. on large hypergraphs.  A walk on the heap of
 :func:`.tabu.tabu_refine` spends that work on more, cheaper steps: QAOA-128 at k = 4 takes
-about 5 times as many, which is what its ridges need: over seeds 0 to 19 its mean km1 went
-from 64.45 to 63.35 at k = 4 and from 92.05 to 90.05 at k = 8.  Longer walks everywhere cost more than they gain: 25,000 steps on every hypergraph
-of up to 20,000 pins took 3.5 s more CPU time over the 103 searched cases of the Mt-KaHyPar
-benchmark, whose other stages took 9 s, for 0.09% less km1."""
+about 5 times as many, which is what its ridges need (over seeds 0 to 19 its mean km1 went
+from 64.45 to 63.35 at k = 4 and from 92.05 to 90.05 at k = 8).  Longer walks everywhere
+cost more than they gain: 25,000 steps on every hypergraph of up to 20,000 pins took 3.5 s
+more CPU time over the 103 searched cases of the Mt-KaHyPar benchmark, whose other stages
+took 9 s, for 0.09% less km1."""
 
 TABU_STEPS = 10_000
 
