@@ -25,6 +25,21 @@ def _graph(n: int, pairs, weights):
     return eptr, pv, vptr, vedge, np.asarray(weights, dtype=np.int64)
 
 
+def _instance(seed, n, m, k, full=False):
+    """A random circuit's packet hypergraph, capacities (``full``: the QPUs hold exactly the
+    qubits, so every move must pass through an overload), a random balanced placement of
+    every vertex and the vertex weights."""
+    rng = np.random.default_rng(seed)
+    circ = random_circuit(n, m, rng, gates=("cz", "cp", "cx", "rz", "h"))
+    hg = build_hypergraph(circ, find_windows(circ))
+    caps = np.full(k, -(-n // k) if full else n // k + 1, dtype=np.int64)
+    part = np.repeat(np.arange(k), caps)[:n]
+    rng.shuffle(part)
+    blocks = np.concatenate([part, rng.integers(0, k, hg.num_gates)]).astype(np.int64)
+    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    return hg, caps, blocks, vweight
+
+
 # the step's best move found by scanning every move, or from the heap of moves
 MODES = {"scan": 1 << 40, "heap": 0}
 
@@ -34,15 +49,7 @@ MODES = {"scan": 1 << 40, "heap": 0}
        k=st.integers(2, 4), full=st.booleans(), mode=st.sampled_from(sorted(MODES)))
 def test_tabu_returns_a_balanced_placement_never_worse_and_its_true_cost(seed, n, m, k, full,
                                                                          mode):
-    rng = np.random.default_rng(seed)
-    circ = random_circuit(n, m, rng, gates=("cz", "cp", "cx", "rz", "h"))
-    hg = build_hypergraph(circ, find_windows(circ))
-    # full: the QPUs hold exactly the qubits, so every move must pass through an overload
-    caps = np.full(k, -(-n // k) if full else n // k + 1, dtype=np.int64)
-    part = np.repeat(np.arange(k), caps)[:n]
-    rng.shuffle(part)
-    blocks = np.concatenate([part, rng.integers(0, k, hg.num_gates)]).astype(np.int64)
-    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    hg, caps, blocks, vweight = _instance(seed, n, m, k, full)
     before = int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks))
     got = blocks.copy()
     cost = tabu_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps, got,
@@ -58,14 +65,7 @@ def test_tabu_patience_stops_a_prefix_of_the_full_walk(seed, n, m, k, patience, 
     """With ``patience`` the walk is the full walk cut short (same moves, same random
     numbers): its best is never better than the full walk's and is the true km1 of a
     balanced placement; with the patience of the whole walk it is the full walk."""
-    rng = np.random.default_rng(seed)
-    circ = random_circuit(n, m, rng, gates=("cz", "cp", "cx", "rz", "h"))
-    hg = build_hypergraph(circ, find_windows(circ))
-    caps = np.full(k, n // k + 1, dtype=np.int64)
-    part = np.repeat(np.arange(k), caps)[:n]
-    rng.shuffle(part)
-    blocks = np.concatenate([part, rng.integers(0, k, hg.num_gates)]).astype(np.int64)
-    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    hg, caps, blocks, vweight = _instance(seed, n, m, k)
     args = (k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps)
     full, cut = blocks.copy(), blocks.copy()
     full_cost = tabu_refine(*args, full, 400, 3, 3, seed, 0, MODES[mode])
@@ -155,14 +155,7 @@ def _replay(k, hg, vweight, caps, start, trace, steps):
 def test_tabu_makes_the_best_admissible_move_at_every_step(seed, n, m, k, full, mode):
     """Replayed against brute force, every step of the walk (the heap's or the scan's) takes
     a move of the highest gain among the admissible, non-tabu ones."""
-    rng = np.random.default_rng(seed)
-    circ = random_circuit(n, m, rng, gates=("cz", "cp", "cx", "rz", "h"))
-    hg = build_hypergraph(circ, find_windows(circ))
-    caps = np.full(k, -(-n // k) if full else n // k + 1, dtype=np.int64)
-    part = np.repeat(np.arange(k), caps)[:n]
-    rng.shuffle(part)
-    start = np.concatenate([part, rng.integers(0, k, hg.num_gates)]).astype(np.int64)
-    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    hg, caps, start, vweight = _instance(seed, n, m, k, full)
     steps = 80
     trace = np.full((steps, 4), -1, dtype=np.int64)
     tabu_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps,
@@ -178,14 +171,7 @@ def test_tabu_work_of_scanning_steps_buys_those_steps(seed, n, m, k, steps):
     """A scanning step costs one unit per (vertex, QPU) move: the walk given that work for
     ``steps`` steps is the walk of ``steps`` steps (same placement, patience scaled alike);
     a heap walk given the same work stops on its own and is just as valid."""
-    rng = np.random.default_rng(seed)
-    circ = random_circuit(n, m, rng, gates=("cz", "cp", "cx", "rz", "h"))
-    hg = build_hypergraph(circ, find_windows(circ))
-    caps = np.full(k, n // k + 1, dtype=np.int64)
-    part = np.repeat(np.arange(k), caps)[:n]
-    rng.shuffle(part)
-    blocks = np.concatenate([part, rng.integers(0, k, hg.num_gates)]).astype(np.int64)
-    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    hg, caps, blocks, vweight = _instance(seed, n, m, k)
     args = (k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps)
     cells = blocks.shape[0] * k
     by_steps, by_work = blocks.copy(), blocks.copy()

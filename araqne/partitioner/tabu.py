@@ -125,19 +125,13 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
     _init_cache(k, vptr, vedge, eweight, blocks, cnt, ben, pen)
     load = np.zeros(k, dtype=np.int64)
     slack = 0
-    nheavy = 0
     for v in range(nv):
         load[blocks[v]] += vweight[v]
         if vweight[v] > slack:
             slack = vweight[v]
-        if vweight[v] > 0:
-            nheavy += 1
-    heavy = np.empty(nheavy, dtype=np.int64)
-    nheavy = 0
-    for v in range(nv):
-        if vweight[v] > 0:
-            heavy[nheavy] = v
-            nheavy += 1
+    # the vertices a step may move: the weighted ones while a QPU is over capacity, else all
+    heavy = np.nonzero(vweight > 0)[0].astype(np.int64)
+    everyone = np.arange(nv, dtype=np.int64)
     cur = km1_of_counts(cnt, k, eweight)
     best = cur
     best_blocks = blocks.copy()
@@ -174,38 +168,26 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
         bv = -1
         bp = -1
         bg = 0
-        if not heap:
-            spent += nv * k
-        if over >= 0:
+        if over >= 0 or not heap:
+            movable = heavy if over >= 0 else everyone
+            spent += (nv if not heap else movable.shape[0]) * k
             ties = 0
-            if heap:
-                spent += nheavy * k
-            for i in range(nheavy):
-                v = heavy[i]
-                if blocks[v] != over:
-                    continue
-                w = vweight[v]
-                for p in range(k):
-                    if p == over or load[p] + w > cap[p] or until[v * k + p] >= step:
-                        continue
-                    g = ben[v] - pen[v * k + p]
-                    if bv < 0 or g > bg:
-                        bv, bp, bg, ties = v, p, g, 1
-                    elif g == bg:
-                        ties += 1
-                        if np.random.randint(ties) == 0:
-                            bv, bp = v, p
-        elif not heap:
-            ties = 0
-            for v in range(nv):
+            for v in movable:
                 s = blocks[v]
                 w = vweight[v]
+                if over >= 0 and s != over:
+                    continue
                 for p in range(k):
-                    if p == s or (w > 0 and load[p] + w > cap[p] + slack):
+                    if p == s:
+                        continue
+                    if over >= 0:
+                        if load[p] + w > cap[p] or until[v * k + p] >= step:
+                            continue
+                    elif w > 0 and load[p] + w > cap[p] + slack:
                         continue
                     g = ben[v] - pen[v * k + p]
-                    if until[v * k + p] >= step and not (cur - g < best
-                                                         and load[p] + w <= cap[p]):
+                    if over < 0 and until[v * k + p] >= step and \
+                            not (cur - g < best and load[p] + w <= cap[p]):
                         continue
                     if bv < 0 or g > bg:
                         bv, bp, bg, ties = v, p, g, 1
