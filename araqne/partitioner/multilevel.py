@@ -823,12 +823,11 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
     results = run_all(tasks)
     made = [result for result in results[:nfresh] if result[0] is not None]
     results = results[nfresh:]
-    if len(made) == 1 and runs == 1:
-        results += made
-    elif made:
+    if runs > 1 and made:
         blocks, _ = min(made, key=lambda result: result[1])
-        results.append(multilevel_refine(hg, capacities, blocks, seed=seed + 2,
-                                         cycles=cycles, schemes=SCHEMES, flows=True))
+        made = [multilevel_refine(hg, capacities, blocks, seed=seed + 2, cycles=cycles,
+                                  schemes=SCHEMES, flows=True)]
+    results += made
     best, best_cost = None, -1
     for trial, cost in results:
         if trial is not None and (best is None or cost < best_cost):

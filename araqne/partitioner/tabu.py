@@ -43,20 +43,19 @@ times (10,000 steps: random_cx_32 at k=4 0.07 s against 0.20 s; qft_32 at k=4 0.
 
 
 @njit(cache=True, nogil=True)
-def _rekey(u, k, blocks, ben, pen, live, gain, key, hkey, hitem, hsize):
+def _rekey(u, k, blocks, ben, pen, live, key, hkey, hitem, hsize):
     """Queue every move of ``u`` whose gain changed since its last entry (and retire the move
     to ``u``'s own QPU); the heap is rebuilt from the live entries when full.  Returns the
-    heap size."""
+    heap size.  A key's gain is ``key // TIE``."""
     for p in range(k):
         c = u * k + p
         if p == blocks[u]:
             live[c] = False
             continue
         g = ben[u] - pen[c]
-        if live[c] and gain[c] == g:
+        if live[c] and key[c] // TIE == g:
             continue
         live[c] = True
-        gain[c] = g
         key[c] = g * TIE + np.random.randint(TIE)
         if hsize >= hkey.shape[0]:
             hsize = 0
@@ -136,22 +135,21 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
     best = cur
     best_blocks = blocks.copy()
     until = np.zeros(nv * k, dtype=np.int64)
-    # the newest heap entry of every move: whether there is one, its gain and its key;
-    # popped entries not taken this step (tabu or no room), pushed back after it; the pins
-    # whose gains a move changed (``mark``: the step that listed them)
-    live = np.zeros(nv * k, dtype=np.bool_)
-    gain = np.zeros(nv * k, dtype=np.int64)
-    key = np.zeros(nv * k, dtype=np.int64)
+    # heap walks only: the newest heap entry of every move (whether there is one, and its
+    # key); popped entries not taken this step (tabu or no room), pushed back after it; the
+    # pins whose gains a move changed (``mark``: the step that listed them)
     heap = nv * k >= scan_cells
-    hkey = np.empty(4 * nv * k + 64 if heap else 0, dtype=np.int64)
+    cells = nv * k if heap else 0
+    live = np.zeros(cells, dtype=np.bool_)
+    key = np.zeros(cells, dtype=np.int64)
+    hkey = np.empty(4 * cells + 64 if heap else 0, dtype=np.int64)
     hitem = np.empty(hkey.shape[0], dtype=np.int64)
+    held = np.empty(cells, dtype=np.int64)
+    dirty = np.empty(nv if heap else 0, dtype=np.int64)
+    mark = np.zeros(nv if heap else 0, dtype=np.int64)
     hsize = 0
-    if heap:
-        for v in range(nv):
-            hsize = _rekey(v, k, blocks, ben, pen, live, gain, key, hkey, hitem, hsize)
-    held = np.empty(nv * k, dtype=np.int64)
-    dirty = np.empty(nv, dtype=np.int64)
-    mark = np.zeros(nv, dtype=np.int64)
+    for v in range(nv if heap else 0):
+        hsize = _rekey(v, k, blocks, ben, pen, live, key, hkey, hitem, hsize)
     found = 0
     spent = 0
     for step in range(1, steps + 1):
@@ -207,7 +205,7 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
                 v = c // k
                 p = c - v * k
                 w = vweight[v]
-                g = gain[c]
+                g = top // TIE
                 held[nheld] = c
                 nheld += 1
                 if w > 0 and load[p] + w > cap[p] + slack:
@@ -251,7 +249,7 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
             ndirty += 1
         for i in range(ndirty):
             before = hsize
-            hsize = _rekey(dirty[i], k, blocks, ben, pen, live, gain, key, hkey, hitem, hsize)
+            hsize = _rekey(dirty[i], k, blocks, ben, pen, live, key, hkey, hitem, hsize)
             spent += 3 * k + HEAP_UNITS * max(hsize - before, 0)
         until[bv * k + s] = step + tenure + np.random.randint(span + 1)
         if trace is not None:
