@@ -331,3 +331,46 @@ def test_start_only_runs_a_share_of_the_restarts_and_no_bisection_seed(monkeypat
     assert start.km1 == km1_after(hg, start.part, start.side, 4)
     with pytest.raises(AssertionError, match="bisection"):
         partition_hypergraph(hg, caps, seed=0)
+
+
+def test_uncoarsened_search_runs_one_chain_and_stops_at_the_first_cycle_without_gain(
+        monkeypatch):
+    """A hypergraph within :func:`coarsest_vertices` is never coarsened, so its V-cycles use no
+    random numbers: a second chain, or a cycle after one without gain, would repeat the same
+    refinement.  The search runs neither, and ends where the repeats would have ended."""
+    import araqne.partitioner.multilevel as ml
+    _, hg, caps = _suite_case("qaoa_regular3_16", 4)
+    assert hg.num_qubits + hg.num_gates <= ml.coarsest_vertices(4)
+    p = partition_hypergraph(hg, caps, seed=0, detached_next=True, start_only=True)
+    start = p.vertex_blocks(hg)
+    cycles, refines = [], []
+    v_cycle, refine = ml.v_cycle, ml.multilevel_refine
+
+    def counted_cycle(*args, **kwargs):
+        cycles.append(kwargs.get("fresh", False))
+        return v_cycle(*args, **kwargs)
+
+    def counted_refine(*args, **kwargs):
+        refines.append(kwargs.get("cycles"))
+        return refine(*args, **kwargs)
+
+    monkeypatch.setattr(ml, "v_cycle", counted_cycle)
+    blocks, km1 = ml.multilevel_refine(hg, caps, start, seed=0, cycles=4,
+                                       schemes=ml.SCHEMES, flows=True)
+    ran = len(cycles)
+    # cycles repeated by hand: each one gains until one does not, and then none ever does
+    repeat = start.copy()
+    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    costs = [km1_of_blocks(4, hg.eptr, hg.epin, hg.eweight, start)]
+    for c in range(5):
+        costs.append(ml.v_cycle(hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps,
+                                repeat, np.random.default_rng(c), flows=True))
+    gained = next(c for c in range(5) if costs[c + 1] >= costs[c])
+    assert gained < 3 and costs[gained + 1:] == [costs[gained]] * (5 - gained)
+    assert ran == gained + 1 and km1 == costs[gained]
+    assert (repeat == blocks).all()
+    monkeypatch.setattr(ml, "multilevel_refine", counted_refine)
+    cycles.clear()
+    ml.detached_search(hg, caps, p.part, p.side, seed=0)
+    # the best fresh partition's refinement and a single chain from the start
+    assert len(refines) == 2

@@ -255,6 +255,13 @@ fresh partitions and V-cycles use both (a portfolio, as KaHyPar's initial partit
 """
 
 
+def coarsest_vertices(k: int) -> int:
+    """Default size of :func:`v_cycle`'s coarsest level on ``k`` QPUs.  A hypergraph of at
+    most this many vertices is not coarsened at all: its V-cycles are plain refinements,
+    which use no random numbers (see :func:`multilevel_refine`)."""
+    return max(40 * k, 200)
+
+
 def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks: np.ndarray,
             rng: np.random.Generator, passes: int = 6, coarsest: int = 0,
             max_edge: int = 4096, fresh: bool = False, tries: int = 8,
@@ -280,7 +287,7 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
     passes : int
         Fiduccia-Mattheyses passes per level at most.
     coarsest : int
-        Stop coarsening at this many vertices (default ``max(40 * k, 200)``).
+        Stop coarsening at this many vertices (default :func:`coarsest_vertices`).
     max_edge : int
         Hyperedges larger than this do not drive the matching.
     vgroup, ngroups : ndarray of int64, int
@@ -295,7 +302,7 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
     k = int(caps.shape[0])
     if vgroup is None:
         vgroup = np.zeros(vweight.shape[0], dtype=np.int64)
-    coarsest = coarsest or max(40 * k, 200)
+    coarsest = coarsest or coarsest_vertices(k)
     if scheme == "cluster":
         max_weight = max(1, -(-int(vweight.sum()) // coarsest))
     elif scheme == "pair":
@@ -628,6 +635,10 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
     one scheme's clusters is often not one of the other's), with minimum-cut placement of the
     free gates when ``flows`` (see :func:`v_cycle`).
 
+    On a hypergraph too small to coarsen (:func:`coarsest_vertices`) a cycle is a
+    deterministic refinement of its start, so the first cycle without gain ends the chain:
+    the next would repeat it exactly.
+
     Parameters
     ----------
     hg : Hypergraph
@@ -655,6 +666,7 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
     best = blocks.astype(np.int64).copy()
     best_cost = int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, best))
     rng = np.random.default_rng(seed)
+    flat = vweight.shape[0] <= coarsest_vertices(k)
     misses = 0
     for c in range(cycles):
         trial = best.copy()
@@ -666,7 +678,7 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
             misses = 0
         else:
             misses += 1
-            if misses >= max(2, len(schemes)):
+            if flat or misses >= max(2, len(schemes)):
                 break
     return best, best_cost
 
@@ -799,6 +811,9 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
     cycles = max(1, int(round(4 * effort * min(1.0, CYCLE_PINS / max(size, 1)))))
     chains = max(1, int(round(effort * min(CHAINS, max(1.0, CHAIN_PINS / max(size, 1))))))
     runs = max(1, int(round(effort * min(FRESH_MAX, max(1.0, FRESH_PINS / max(size, 1))))))
+    nv = hg.num_qubits + hg.num_gates
+    if nv <= coarsest_vertices(k):
+        chains = 1  # uncoarsened chains use no random numbers: more would be copies
 
     def chain(c: int):
         return multilevel_refine(hg, capacities, start, seed=seed + 101 * c, cycles=cycles,
@@ -832,7 +847,6 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
     for trial, cost in results:
         if trial is not None and (best is None or cost < best_cost):
             best, best_cost = trial, cost
-    nv = hg.num_qubits + hg.num_gates
     steps = int(effort * min(TABU_STEPS, TABU_CELLS / max(nv * k, 1)))
     if steps >= TABU_MIN_STEPS:
         vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
