@@ -24,7 +24,7 @@ from .network import Network
 from .packets import Packets, find_windows
 from .partitioner import Partition, partition_hypergraph
 from .partitioner.cover import km1_after, optimal_sides
-from .partitioner.multilevel import detached_search
+from .partitioner.multilevel import detached_search, start_fresh
 from .partitioner.parallel import run_all, workers
 from .partitioner.timesliced import layer_permutation, teleport_search
 from .simplify import simplify as simplify_circuit
@@ -545,8 +545,16 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
     detaching = bool(detach and network.all_to_all and k > 1 and hg.num_gates
                      and int(hg.epin.shape[0]) <= DETACH_MAX_PINS
                      and circ.num_ops <= COMM_CHECK_MAX_OPS and int(network.comm().min()) >= 2)
-    part = partition_hypergraph(hg, caps, seed=seed, effort=effort, table=table,
-                                detached_next=detaching)
+    # the detached search's fresh partitions need no start: they run beside the side-only
+    # stage, on the cores its serial steps leave idle
+    fresh = start_fresh(hg, caps, seed=seed, effort=effort) if detaching else None
+    try:
+        part = partition_hypergraph(hg, caps, seed=seed, effort=effort, table=table,
+                                    detached_next=detaching)
+    except BaseException:
+        if fresh is not None:
+            fresh.pending.cancel()
+        raise
     timings["partition"] = time.perf_counter() - t0
 
     def result_of(p) -> PartitionResult:
@@ -567,7 +575,8 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
     probed = part.probed
     if detaching:
         t0 = time.perf_counter()
-        blocks, km1 = detached_search(hg, caps, part.part, part.side, seed=seed, effort=effort)
+        blocks, km1 = detached_search(hg, caps, part.part, part.side, seed=seed, effort=effort,
+                                      fresh=fresh)
         if km1 < result.ebits_model:
             assignment = blocks[:circ.num_qubits].copy()
             gate_qpu = gate_placement(circ, hg, assignment, None, blocks=blocks)

@@ -8,7 +8,9 @@ qubits per QPU):
   qubits; ``detached_next``, as :func:`araqne.partition` calls it, and ``start_only``: a
   tenth of the restarts and no recursive-bisection seed, since here its result is only the
   start of the next stage) then :func:`araqne.partitioner.multilevel.detached_search` (free
-  gates on any QPU, multilevel V-cycles), seed 0, effort 1, its independent searches on
+  gates on any QPU, multilevel V-cycles; its fresh partitions started first by
+  :func:`araqne.partitioner.multilevel.start_fresh`, so that they run beside the side-only
+  stage, as :func:`araqne.partition` does), seed 0, effort 1, its independent searches on
   every core (as many threads as Mt-KaHyPar; ``ARAQNE_THREADS=1`` for one, same km1): the
   static partitioner of :func:`araqne.partition` on an all-to-all network (which keeps every
   side-only restart: there the side-only result also competes under communication-qubit
@@ -49,7 +51,7 @@ from araqne.packets import find_windows
 from araqne.partitioner import partition_hypergraph
 from araqne.partitioner.cover import km1_after, optimal_sides
 from araqne.partitioner.detach import km1_of_blocks
-from araqne.partitioner.multilevel import detached_search
+from araqne.partitioner.multilevel import detached_search, start_fresh
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -117,9 +119,11 @@ def main() -> None:
             seed_km1 = []
             for seed in range(args.seed, args.seed + max(1, args.seeds)):
                 t0 = time.perf_counter()
+                fresh = start_fresh(hg, caps, seed=seed)
                 ours = partition_hypergraph(hg, caps, seed=seed, effort=1.0,
                                             detached_next=True, start_only=True)
-                blocks_ours, _ = detached_search(hg, caps, ours.part, ours.side, seed=seed)
+                blocks_ours, _ = detached_search(hg, caps, ours.part, ours.side, seed=seed,
+                                                 fresh=fresh)
                 elapsed = time.perf_counter() - t0
                 seed_km1.append(int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight,
                                                   blocks_ours)))

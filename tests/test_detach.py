@@ -297,7 +297,9 @@ def test_partition_gives_the_side_only_search_every_restart_when_detached_gates_
     import araqne.api as api
     circ, hg, caps = _suite_case("qft_16_swaps", 4)
 
-    def losing(hg, caps, part, side, seed=0, effort=1.0):
+    def losing(hg, caps, part, side, seed=0, effort=1.0, fresh=None):
+        if fresh is not None:
+            fresh.pending.cancel()
         return np.zeros(hg.num_qubits + hg.num_gates, dtype=np.int64), 1 << 40
 
     monkeypatch.setattr(api, "detached_search", losing)

@@ -3,6 +3,7 @@ and the promise that the thread count never changes a partition."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -18,8 +19,8 @@ from araqne.errors import UsageError
 from araqne.hypergraph import build_hypergraph
 from araqne.packets import find_windows
 from araqne.partitioner import partition_hypergraph
-from araqne.partitioner.multilevel import detached_search
-from araqne.partitioner.parallel import run_all, serial, workers
+from araqne.partitioner.multilevel import detached_search, start_fresh
+from araqne.partitioner.parallel import run_all, serial, start_all, workers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,18 +86,68 @@ def test_an_error_in_a_task_reaches_the_caller(monkeypatch):
 
 @pytest.mark.parametrize("name,k", [("cz_fraction_48", 4), ("qft_32", 8), ("qpe_16", 3)])
 def test_partition_does_not_depend_on_the_thread_count(monkeypatch, name, k):
-    """Restart batches and V-cycle chains run side by side; one thread gives the same
-    qubit assignment, gate sides and detached placement as two or four."""
+    """Restart batches and V-cycle chains run side by side, and the fresh partitions of the
+    detached search may start ahead, beside the side-only stage; one thread gives the same
+    qubit assignment, gate sides and detached placement as two or four, started ahead or
+    not."""
     circ = _as_circuit(suite.get(name).build())
     hg = build_hypergraph(circ, find_windows(circ))
     caps = np.full(k, circ.num_qubits // k + 1, dtype=np.int64)
     runs = []
     for threads in ("1", "2", "4"):
         monkeypatch.setenv("ARAQNE_THREADS", threads)
-        p = partition_hypergraph(hg, caps, seed=3)
-        blocks, km1 = detached_search(hg, caps, p.part, p.side, seed=3)
-        runs.append((p.part.tolist(), p.side.tolist(), p.km1, blocks.tolist(), km1))
-    assert runs[0] == runs[1] == runs[2]
+        for ahead in (False, True):
+            fresh = start_fresh(hg, caps, seed=3) if ahead else None
+            p = partition_hypergraph(hg, caps, seed=3)
+            blocks, km1 = detached_search(hg, caps, p.part, p.side, seed=3, fresh=fresh)
+            runs.append((p.part.tolist(), p.side.tolist(), p.km1, blocks.tolist(), km1))
+    assert all(run == runs[0] for run in runs)
+
+
+def test_tasks_started_ahead_run_beside_the_callers_own(monkeypatch):
+    """:func:`start_all` returns before its tasks end, on a pool of their own: a task of
+    :func:`run_all` started meanwhile runs at once (here it releases the early task, which
+    would otherwise wait forever), and the results come in task order."""
+    monkeypatch.setenv("ARAQNE_THREADS", "2")
+    release = threading.Event()
+    pending = start_all([lambda: release.wait(60), lambda: 7])
+    assert run_all([release.set, lambda: 1]) == [None, 1]
+    assert pending.results() == [True, 7]
+
+
+def test_tasks_started_ahead_wait_for_their_results_on_one_thread(monkeypatch):
+    """On one worker, or inside :func:`serial`, :func:`start_all` starts nothing: the tasks
+    run in the calling thread when their results are asked for (so CPU timings of one thread
+    hold them), and not at all once cancelled."""
+    ran = []
+    for threads, quiet in (("1", False), ("2", True)):
+        monkeypatch.setenv("ARAQNE_THREADS", threads)
+        with serial() if quiet else _nothing():
+            pending = start_all([lambda: ran.append(threading.get_ident()) or len(ran)])
+            assert ran == []
+            assert pending.results() == [1]
+            assert ran == [threading.get_ident()]
+            ran.clear()
+            cancelled = start_all([lambda: ran.append(1)])
+            cancelled.cancel()
+            assert cancelled.results() == [] and ran == []
+
+
+def test_fresh_partitions_of_another_search_are_refused():
+    circ = _as_circuit(suite.get("qft_32").build())
+    hg = build_hypergraph(circ, find_windows(circ))
+    caps = np.full(4, 9, dtype=np.int64)
+    p = partition_hypergraph(hg, caps, seed=0)
+    for fresh in (start_fresh(hg, caps, seed=1), start_fresh(hg, caps + 1, seed=0),
+                  start_fresh(hg, caps, seed=0, effort=0.5)):
+        with pytest.raises(ValueError, match="another search"):
+            detached_search(hg, caps, p.part, p.side, seed=0, fresh=fresh)
+        fresh.pending.cancel()
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield
 
 
 def _partition_in_child(queue) -> None:

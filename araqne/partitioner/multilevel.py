@@ -22,7 +22,7 @@ from numba import njit
 
 from .detach import FLOW_ROUNDS, detach_refine, flow_refine, home_gates, km1_of_blocks
 from .bounds import km1_lower_bound
-from .parallel import run_all
+from .parallel import Pending, run_all, start_all
 from .reduce import reduce_hypergraph
 from .tabu import tabu_refine
 
@@ -745,8 +745,57 @@ FRESH_SCHEMES = ("cluster",)
 less than 1%, for a third of the search's time."""
 
 
+class FreshPartitions:
+    """The fresh multilevel partitions of :func:`detached_search`, started ahead by
+    :func:`start_fresh` while the caller finds the start (they do not need it).
+
+    Attributes
+    ----------
+    hg : Hypergraph
+        The hypergraph they partition (before its reduction).
+    capacities : ndarray of int64
+        Capacity of every QPU.
+    seed : int
+        Seed of the search.
+    effort : float
+        Work budget of the search.
+    reduction : Reduction
+        The exact reduction of ``hg`` that they partition (:func:`.reduce.reduce_hypergraph`).
+    pending : Pending
+        The tasks (:func:`.parallel.start_all`).
+    """
+
+    def __init__(self, hg, capacities: np.ndarray, seed: int, effort: float) -> None:
+        self.hg = hg
+        self.capacities = capacities.astype(np.int64).copy()
+        self.seed = seed
+        self.effort = effort
+        self.reduction = reduce_hypergraph(hg)
+        work = hg if self.reduction.trivial else self.reduction.hg
+        self.pending = start_all(_fresh_tasks(work, self.capacities, seed, effort))
+
+    def matches(self, hg, capacities: np.ndarray, seed: int, effort: float) -> bool:
+        """Whether these are the fresh partitions of that search."""
+        return (hg is self.hg and seed == self.seed and effort == self.effort
+                and np.array_equal(capacities, self.capacities))
+
+
+def start_fresh(hg, capacities: np.ndarray, seed: int = 0,
+                effort: float = 1.0) -> FreshPartitions:
+    """Start the fresh multilevel partitions of ``detached_search(hg, capacities, ...,
+    seed=seed, effort=effort)`` on the cores now, and return at once.
+
+    They depend on neither the start nor anything the caller computes meanwhile, so
+    starting them while the side-only stage runs changes the time only: the cores that the
+    stage's serial steps leave idle work on them.  Pass the result to
+    :func:`detached_search` as ``fresh``.
+    """
+    return FreshPartitions(hg, capacities, seed, effort)
+
+
 def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarray,
-                    seed: int = 0, effort: float = 1.0) -> tuple[np.ndarray, int]:
+                    seed: int = 0, effort: float = 1.0,
+                    fresh: FreshPartitions | None = None) -> tuple[np.ndarray, int]:
     """Best placement found with free gates allowed on any QPU, never worse than the input.
 
     The search runs on the exact reduction of ``hg`` (:func:`.reduce.reduce_hypergraph`).
@@ -773,6 +822,9 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
         Random seed.
     effort : float
         Work budget (1.0 default).
+    fresh : FreshPartitions, optional
+        The fresh partitions of this very search, started ahead (:func:`start_fresh`).
+        The result is the same with or without.
 
     Returns
     -------
@@ -780,10 +832,17 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
         QPU of every vertex (qubits ``0 .. n-1`` then free gates).
     km1 : int
         Its all-to-all e-bits.
+
+    Raises
+    ------
+    ValueError
+        When ``fresh`` was started for another hypergraph, capacities, seed or effort.
     """
+    if fresh is not None and not fresh.matches(hg, capacities, seed, effort):
+        raise ValueError("fresh partitions started for another search")
     k = int(capacities.shape[0])
     original = hg
-    red = reduce_hypergraph(hg)
+    red = fresh.reduction if fresh is not None else reduce_hypergraph(hg)
     if not red.trivial:
         hg, side = red.hg, red.reduce_side(side)
     gq = hg.gate_qubits[np.arange(hg.num_gates), side] if hg.num_gates else \
@@ -792,7 +851,10 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     best = start
     best_cost = int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, start))
     if best_cost > km1_lower_bound(hg, capacities):  # else the start is optimal already
-        best, best_cost = _search_from(hg, capacities, start, seed, effort)
+        pending = fresh.pending if fresh is not None else None
+        best, best_cost = _search_from(hg, capacities, start, seed, effort, pending)
+    elif fresh is not None:
+        fresh.pending.cancel()
     if not red.trivial:
         best, hg = red.lift_blocks(best), original
     gate_home = hg.gate_qubits.astype(np.int64) if hg.num_gates else \
@@ -802,42 +864,57 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     return best, int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, best))
 
 
-def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
-                 effort: float) -> tuple[np.ndarray, int]:
-    """The search of :func:`detached_search` on ``hg`` as given, from the placement
-    ``start``: V-cycle chains, fresh multilevel partitions, then tabu search."""
-    k = int(capacities.shape[0])
+def _budget(hg, k: int, effort: float) -> tuple[int, int, int]:
+    """V-cycles per chain, chains and fresh partitions of the search on ``hg`` (reduced)."""
     size = int(hg.epin.shape[0])
     cycles = max(1, int(round(4 * effort * min(1.0, CYCLE_PINS / max(size, 1)))))
     chains = max(1, int(round(effort * min(CHAINS, max(1.0, CHAIN_PINS / max(size, 1))))))
     runs = max(1, int(round(effort * min(FRESH_MAX, max(1.0, FRESH_PINS / max(size, 1))))))
-    nv = hg.num_qubits + hg.num_gates
-    if nv <= coarsest_vertices(k):
+    if hg.num_qubits + hg.num_gates <= coarsest_vertices(k):
         chains = 1  # uncoarsened chains use no random numbers: more would be copies
+    elif chains == 1:
+        # two chains side by side, each with half the cycles, take half the time
+        chains, cycles = 2, max(1, (cycles + 1) // 2)
+    if size > FRESH_LIMIT:
+        runs = 0
+    return cycles, chains, runs
+
+
+def _fresh_tasks(hg, capacities: np.ndarray, seed: int, effort: float) -> list:
+    """The fresh multilevel partitions of the search on ``hg`` (reduced), as tasks; a lone
+    one is refined in its own task, of several the best is refined once all have ended
+    (by :func:`_search_from`)."""
+    cycles, _, runs = _budget(hg, int(capacities.shape[0]), effort)
+
+    def fresh(r: int):
+        scheme = FRESH_SCHEMES[r % len(FRESH_SCHEMES)]
+        blocks, cost = multilevel_partition(hg, capacities, seed=seed + 1 + 2 * r, runs=1,
+                                            schemes=(scheme,), flows=True)
+        if blocks is None or runs > 1:
+            return blocks, cost
+        return multilevel_refine(hg, capacities, blocks, seed=seed + 2, cycles=cycles,
+                                 schemes=SCHEMES, flows=True)
+
+    return [partial(fresh, r) for r in range(runs)]
+
+
+def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
+                 effort: float, fresh: Pending | None = None) -> tuple[np.ndarray, int]:
+    """The search of :func:`detached_search` on ``hg`` as given, from the placement
+    ``start``: V-cycle chains, fresh multilevel partitions (``fresh``, when started
+    ahead), then tabu search."""
+    k = int(capacities.shape[0])
+    cycles, chains, runs = _budget(hg, k, effort)
 
     def chain(c: int):
         return multilevel_refine(hg, capacities, start, seed=seed + 101 * c, cycles=cycles,
                                  schemes=SCHEMES, flows=True)
 
-    def fresh(r: int, refine: bool):
-        scheme = FRESH_SCHEMES[r % len(FRESH_SCHEMES)]
-        blocks, cost = multilevel_partition(hg, capacities, seed=seed + 1 + 2 * r, runs=1,
-                                            schemes=(scheme,), flows=True)
-        if blocks is None or not refine:
-            return blocks, cost
-        return multilevel_refine(hg, capacities, blocks, seed=seed + 2, cycles=cycles,
-                                 schemes=SCHEMES, flows=True)
-
-    # the chains and the fresh partitions are independent: run them side by side, the fresh
-    # partitions (the longest tasks) first, so that the chains fill the other cores rather
-    # than finishing alone after them.  A lone fresh partition is refined in its own task;
-    # of several, the best one is refined once all have ended.
-    tasks = [partial(fresh, r, runs == 1) for r in range(runs)] if size <= FRESH_LIMIT else []
-    nfresh = len(tasks)
-    tasks += [partial(chain, c) for c in range(chains)]
-    results = run_all(tasks)
-    made = [result for result in results[:nfresh] if result[0] is not None]
-    results = results[nfresh:]
+    # the chains and the fresh partitions are independent: they run side by side
+    if fresh is None:
+        fresh = start_all(_fresh_tasks(hg, capacities, seed, effort))
+    results = run_all([partial(chain, c) for c in range(chains)])
+    made = [result for result in fresh.results() if result[0] is not None]
     if runs > 1 and made:
         blocks, _ = min(made, key=lambda result: result[1])
         made = [multilevel_refine(hg, capacities, blocks, seed=seed + 2, cycles=cycles,
@@ -847,6 +924,7 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
     for trial, cost in results:
         if trial is not None and (best is None or cost < best_cost):
             best, best_cost = trial, cost
+    nv = hg.num_qubits + hg.num_gates
     steps = int(effort * min(TABU_STEPS, TABU_CELLS / max(nv * k, 1)))
     if steps >= TABU_MIN_STEPS:
         vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])

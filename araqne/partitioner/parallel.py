@@ -10,6 +10,12 @@ Tasks started from inside a task run in that task's thread, one after another (a
 e.g. a recursive-bisection seed, would otherwise wait on a pool its own parent occupies), and so
 do all tasks started under :func:`serial` (``araqne bench`` times CPU work in one thread).
 ``ARAQNE_THREADS`` caps the workers (default: every core).
+
+:func:`start_all` starts tasks ahead on a second pool and returns at once: work that does not
+need the caller's next result (the fresh multilevel partitions of the detached search, while
+the side-only stage runs) then fills the cores that the caller's own serial steps and uneven
+batches leave idle.  Its results are collected later, in task order, so they too never depend
+on the thread count.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Generic, Iterator, TypeVar
 
 from ..errors import UsageError
 
@@ -26,6 +32,7 @@ T = TypeVar("T")
 
 _local = threading.local()
 _pool: ThreadPoolExecutor | None = None
+_ahead: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
@@ -51,9 +58,9 @@ def workers() -> int:
 
 
 def _forget_pool_after_fork() -> None:
-    """A forked child holds a copy of the pool without its threads: start a new one there."""
-    global _pool, _pool_lock
-    _pool = None
+    """A forked child holds a copy of the pools without their threads: start new ones there."""
+    global _pool, _ahead, _pool_lock
+    _pool = _ahead = None
     _pool_lock = threading.Lock()
 
 
@@ -61,14 +68,22 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
-def _get_pool(size: int) -> ThreadPoolExecutor:
-    global _pool
+def _get_pool(size: int, ahead: bool = False) -> ThreadPoolExecutor:
+    """The pool of :func:`run_all`, or with ``ahead`` that of :func:`start_all`, with
+    ``size`` threads."""
+    global _pool, _ahead
     with _pool_lock:
-        if _pool is None or _pool._max_workers != size:  # noqa: SLF001 (resize on change)
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="araqne")
-        return _pool
+        pool = _ahead if ahead else _pool
+        if pool is None or pool._max_workers != size:  # noqa: SLF001 (resize on change)
+            if pool is not None:
+                pool.shutdown(wait=False)
+            pool = ThreadPoolExecutor(max_workers=size,
+                                      thread_name_prefix="araqne-ahead" if ahead else "araqne")
+            if ahead:
+                _ahead = pool
+            else:
+                _pool = pool
+        return pool
 
 
 @contextmanager
@@ -111,3 +126,39 @@ def _in_task(task: Callable[[], T]) -> T:
     """Run ``task`` in a pool thread; what it starts runs there too (see :func:`serial`)."""
     with serial():
         return task()
+
+
+class Pending(Generic[T]):
+    """Tasks started by :func:`start_all`; :meth:`results` waits for them."""
+
+    def __init__(self, tasks: list[Callable[[], T]], futures: list | None) -> None:
+        self._tasks = tasks
+        self._futures = futures
+
+    def results(self) -> list[T]:
+        """``[task() for task in tasks]``: computed now when no thread started them."""
+        if self._futures is None:
+            return [task() for task in self._tasks]
+        return [f.result() for f in self._futures]
+
+    def cancel(self) -> None:
+        """Drop the tasks not yet started (the caller no longer needs any result)."""
+        if self._futures is not None:
+            for f in self._futures:
+                f.cancel()
+        self._tasks = []
+        self._futures = []
+
+
+def start_all(tasks: list[Callable[[], T]]) -> Pending[T]:
+    """Start independent ``tasks`` on a pool of their own and return at once.
+
+    The pool is not :func:`run_all`'s, so the caller's own tasks meanwhile do not queue
+    behind these: both share the cores.  On one worker, or inside a task or :func:`serial`,
+    nothing starts: :meth:`Pending.results` then runs the tasks in the calling thread.
+    """
+    size = workers()
+    if size <= 1 or not tasks or getattr(_local, "busy", False):
+        return Pending(tasks, None)
+    pool = _get_pool(size, ahead=True)
+    return Pending(tasks, [pool.submit(_in_task, task) for task in tasks])
