@@ -691,11 +691,16 @@ FRESH_MAX = 4
 
 CHAINS = 3
 """V-cycle chains from the main refinement's partition in :func:`detached_search`, each with
-its own matchings: ``min(CHAINS, CHAIN_PINS / pins)`` per unit of effort, at least one.  One
-chain from the same start ends anywhere between 124 and 130 e-bits on QFT-128 at k = 4,
-depending on the seed; the best of three is far steadier."""
+its own matchings: ``min(CHAINS, CHAIN_PINS / pins)`` per unit of effort, at least one, and
+at least two on a coarsened hypergraph (each with half the cycles, side by side).  One chain
+from the same start ends anywhere between 124 and 130 e-bits on QFT-128 at k = 4, depending on
+the seed; the best of two or three is far steadier."""
 
-CHAIN_PINS = 50_000
+CHAIN_PINS = 25_000
+"""At 25,000 rather than 50,000 (fewer chains above 10,000 pins: QFT-128, QFT-256, CP-256,
+UCCSD-24), every km1 of the 131 Mt-KaHyPar benchmark cases stayed the same at seeds 0 to 2,
+and the detached stage of the 13 circuits with the largest hypergraphs took 18.9 s of CPU time
+instead of 20.4 and 21.2 s (one thread).  At 15,000, 3 km1 got worse, by up to 1.6%."""
 
 CYCLE_PINS = 25_000
 """V-cycles per chain of :func:`detached_search`: ``4 * effort``, times ``CYCLE_PINS / pins``
