@@ -553,7 +553,7 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
                                     detached_next=detaching)
     except BaseException:
         if fresh is not None:
-            fresh.pending.cancel()
+            fresh.cancel()
         raise
     timings["partition"] = time.perf_counter() - t0
 

@@ -299,7 +299,7 @@ def test_partition_gives_the_side_only_search_every_restart_when_detached_gates_
 
     def losing(hg, caps, part, side, seed=0, effort=1.0, fresh=None):
         if fresh is not None:
-            fresh.pending.cancel()
+            fresh.cancel()
         return np.zeros(hg.num_qubits + hg.num_gates, dtype=np.int64), 1 << 40
 
     monkeypatch.setattr(api, "detached_search", losing)
@@ -376,3 +376,27 @@ def test_uncoarsened_search_runs_one_chain_and_stops_at_the_first_cycle_without_
     ml.detached_search(hg, caps, p.part, p.side, seed=0)
     # the best fresh partition's refinement and a single chain from the start
     assert len(refines) == 2
+
+
+def test_a_stopped_search_gives_up_and_returns_no_result():
+    """Fresh partitions that the detached search no longer needs (its start is optimal) are
+    stopped between levels (:meth:`FreshPartitions.cancel`): a stopped V-cycle returns -1,
+    a stopped multilevel partition none, and a stopped refinement its input."""
+    import threading
+
+    import araqne.partitioner.multilevel as ml
+    _, hg, caps = _suite_case("qft_32", 4)
+    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    stop = threading.Event()
+    stop.set()
+    blocks = np.zeros(vweight.shape[0], dtype=np.int64)
+    assert ml.v_cycle(hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps, blocks,
+                      np.random.default_rng(0), fresh=True, flows=True, stop=stop) == -1
+    assert ml.multilevel_partition(hg, caps, seed=0, runs=2, flows=True, stop=stop) == \
+        (None, -1)
+    start, start_km1 = ml.multilevel_partition(hg, caps, seed=0, runs=1, flows=True)
+    refined, km1 = ml.multilevel_refine(hg, caps, start, seed=0, flows=True, stop=stop)
+    assert km1 == start_km1 and (refined == start).all()
+    fresh = ml.start_fresh(hg, caps, seed=0)
+    fresh.cancel()
+    assert fresh.stop.is_set() and fresh.pending.results() == []

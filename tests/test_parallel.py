@@ -142,7 +142,7 @@ def test_fresh_partitions_of_another_search_are_refused():
                   start_fresh(hg, caps, seed=0, effort=0.5)):
         with pytest.raises(ValueError, match="another search"):
             detached_search(hg, caps, p.part, p.side, seed=0, fresh=fresh)
-        fresh.pending.cancel()
+        fresh.cancel()
 
 
 @contextlib.contextmanager
@@ -178,3 +178,19 @@ def test_a_forked_child_gets_its_own_pool(monkeypatch):
     assert not alive, "the forked child hung on the parent's thread pool"
     assert child.exitcode == 0
     assert queue.get(timeout=10) == expected
+
+
+def test_fresh_partitions_start_only_where_the_search_may_need_them(monkeypatch):
+    """Where the linear seed already meets the km1 lower bound (GHZ), the side-only start will
+    too and the detached search stops there: its fresh partitions are not started (they would
+    take the cores from the side-only stage for nothing).  Elsewhere they start at once."""
+    monkeypatch.setenv("ARAQNE_THREADS", "2")
+    for name, k, started in (("ghz_32", 4, False), ("qft_32", 4, True)):
+        circ = _as_circuit(suite.get(name).build())
+        hg = build_hypergraph(circ, find_windows(circ))
+        caps = np.full(k, circ.num_qubits // k + 1, dtype=np.int64)
+        fresh = start_fresh(hg, caps, seed=0)
+        assert fresh.pending.started is started
+        p = partition_hypergraph(hg, caps, seed=0)
+        blocks, km1 = detached_search(hg, caps, p.part, p.side, seed=0, fresh=fresh)
+        assert (km1 == fresh.bound) is not started

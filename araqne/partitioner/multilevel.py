@@ -15,6 +15,7 @@ All kernels are numba-compiled over flat int64 arrays (``cache=True``).
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 
 import numpy as np
@@ -22,8 +23,10 @@ from numba import njit
 
 from .detach import FLOW_ROUNDS, detach_refine, flow_refine, home_gates, km1_of_blocks
 from .bounds import km1_lower_bound
+from .cover import km1_after
 from .parallel import Pending, run_all, start_all
 from .reduce import reduce_hypergraph
+from .seed import linear_seed
 from .tabu import tabu_refine
 
 
@@ -266,8 +269,10 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
             rng: np.random.Generator, passes: int = 6, coarsest: int = 0,
             max_edge: int = 4096, fresh: bool = False, tries: int = 8,
             vgroup: np.ndarray | None = None, ngroups: int = 1,
-            scheme: str = "pair", flows: bool = False) -> int:
-    """One V-cycle on ``blocks`` (improved in place); returns the final km1.
+            scheme: str = "pair", flows: bool = False, stop: threading.Event | None = None,
+            ) -> int:
+    """One V-cycle on ``blocks`` (improved in place); returns the final km1, or -1 when
+    ``stop`` was set before it ended (``blocks`` then hold no result).
 
     With ``fresh`` the coarsening ignores ``blocks`` (any two vertices may match) and the
     coarsest level is partitioned anew (best of ``tries`` starts, greedy growing
@@ -298,6 +303,9 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
     flows : bool
         Also place the free vertices of every level by minimum cuts
         (:func:`.detach.flow_refine`) after FM.
+    stop : threading.Event, optional
+        Checked before every level and start: once set, the cycle gives up (its caller no
+        longer needs the result).
     """
     k = int(caps.shape[0])
     if vgroup is None:
@@ -314,6 +322,8 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
     cur_blocks = blocks
     stalled = False
     while cur[0].shape[0] > coarsest:
+        if stop is not None and stop.is_set():
+            return -1
         vw, ep, pn, ew, vp, ve, vg = cur
         order = rng.permutation(vw.shape[0]).astype(np.int64)
         same = np.zeros(vw.shape[0], dtype=np.int64) if fresh else cur_blocks
@@ -340,6 +350,8 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
         best_cost = -1
         best_init = None
         for t in range(tries):
+            if stop is not None and stop.is_set():
+                return -1
             init = None
             if t % 2 == 0 and ngroups == 1:
                 init = grow_blocks(k, ep, pn, vp, ve, ew, vw, caps,
@@ -358,6 +370,8 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
         cur_blocks[:] = best_init
     cost = _refine_level(k, cur, caps, cur_blocks, passes, ngroups, flows)
     for fine, fine_blocks, cluster in reversed(levels):
+        if stop is not None and stop.is_set():
+            return -1
         fine_blocks[:] = cur_blocks[cluster]
         cost = _refine_level(k, fine, caps, fine_blocks, passes, ngroups, flows)
         cur_blocks = fine_blocks
@@ -604,13 +618,15 @@ def _pack_blocks(vweight, caps, order, noise, free):
 
 def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 4,
                          schemes: tuple = ("pair",), flows: bool = False,
+                         stop: threading.Event | None = None,
                          ) -> tuple[np.ndarray | None, int]:
     """Best of ``runs`` multilevel partitions from scratch (free gates on any QPU), the
     coarsening ``schemes`` (:data:`SCHEMES`) taken in turn, with minimum-cut placement of the
     free gates at every level when ``flows`` (see :func:`v_cycle`).
 
     Returns the QPU of every vertex and its km1, or ``(None, -1)`` when no run found a
-    balanced placement (capacities too tight for the coarse clusters).
+    balanced placement (capacities too tight for the coarse clusters) or ``stop`` was set
+    (see :func:`v_cycle`).
     """
     caps = capacities.astype(np.int64)
     vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
@@ -619,7 +635,8 @@ def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 
     for r in range(runs):
         blocks = np.zeros(vweight.shape[0], dtype=np.int64)
         cost = v_cycle(hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps, blocks,
-                       rng, fresh=True, scheme=schemes[r % len(schemes)], flows=flows)
+                       rng, fresh=True, scheme=schemes[r % len(schemes)], flows=flows,
+                       stop=stop)
         if cost >= 0 and (best is None or cost < best_cost):
             best, best_cost = blocks, cost
     return best, best_cost
@@ -628,7 +645,8 @@ def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 
 def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int = 0,
                       cycles: int = 4, vgroup: np.ndarray | None = None,
                       ngroups: int = 1, schemes: tuple = ("pair",),
-                      flows: bool = False) -> tuple[np.ndarray, int]:
+                      flows: bool = False,
+                      stop: threading.Event | None = None) -> tuple[np.ndarray, int]:
     """Improve a placement of every vertex with V-cycles; return the best and its km1.
 
     The cycles take the coarsening ``schemes`` (:data:`SCHEMES`) in turn (a local optimum of
@@ -659,6 +677,8 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
         Coarsening schemes, in turn.
     flows : bool
         Minimum-cut placement of the free gates at every level.
+    stop : threading.Event, optional
+        Once set, no further cycle runs (see :func:`v_cycle`); the best so far is returned.
     """
     caps = capacities.astype(np.int64)
     k = int(caps.shape[0])
@@ -672,7 +692,9 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
         trial = best.copy()
         cost = v_cycle(hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps, trial,
                        rng, vgroup=vgroup, ngroups=ngroups, scheme=schemes[c % len(schemes)],
-                       flows=flows)
+                       flows=flows, stop=stop)
+        if cost < 0:
+            break  # stopped
         if cost < best_cost:
             best, best_cost = trial, cost
             misses = 0
@@ -766,8 +788,12 @@ class FreshPartitions:
         Work budget of the search.
     reduction : Reduction
         The exact reduction of ``hg`` that they partition (:func:`.reduce.reduce_hypergraph`).
+    bound : int
+        Its :func:`.bounds.km1_lower_bound`.
     pending : Pending
         The tasks (:func:`.parallel.start_all`).
+    stop : threading.Event
+        Set by :meth:`cancel`: running tasks give up at their next level.
     """
 
     def __init__(self, hg, capacities: np.ndarray, seed: int, effort: float) -> None:
@@ -777,7 +803,24 @@ class FreshPartitions:
         self.effort = effort
         self.reduction = reduce_hypergraph(hg)
         work = hg if self.reduction.trivial else self.reduction.hg
-        self.pending = start_all(_fresh_tasks(work, self.capacities, seed, effort))
+        self.bound = km1_lower_bound(work, self.capacities)
+        # where even the linear seed (gates beside their first qubit) meets the bound, the
+        # start will too and the search needs no partition: start none (ladders, GHZ)
+        k = int(self.capacities.shape[0])
+        linear = linear_seed(work.num_qubits, self.capacities)
+        needed = not ((np.bincount(linear, weights=work.vweight, minlength=k)
+                       <= self.capacities).all()
+                      and km1_after(work, linear, np.zeros(work.num_gates, dtype=np.int64), k)
+                      <= self.bound)
+        self.stop = threading.Event()
+        self.pending = start_all(_fresh_tasks(work, self.capacities, seed, effort, self.stop),
+                                 start=needed)
+
+    def cancel(self) -> None:
+        """Drop the partitions (the search needs none): tasks not started never run, and
+        running ones give up at their next level, so they take no time from what follows."""
+        self.stop.set()
+        self.pending.cancel()
 
     def matches(self, hg, capacities: np.ndarray, seed: int, effort: float) -> bool:
         """Whether these are the fresh partitions of that search."""
@@ -855,11 +898,12 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     start = np.concatenate([part, part[gq]]).astype(np.int64)
     best = start
     best_cost = int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, start))
-    if best_cost > km1_lower_bound(hg, capacities):  # else the start is optimal already
+    bound = fresh.bound if fresh is not None else km1_lower_bound(hg, capacities)
+    if best_cost > bound:  # else the start is optimal already
         pending = fresh.pending if fresh is not None else None
         best, best_cost = _search_from(hg, capacities, start, seed, effort, pending)
     elif fresh is not None:
-        fresh.pending.cancel()
+        fresh.cancel()
     if not red.trivial:
         best, hg = red.lift_blocks(best), original
     gate_home = hg.gate_qubits.astype(np.int64) if hg.num_gates else \
@@ -885,7 +929,8 @@ def _budget(hg, k: int, effort: float) -> tuple[int, int, int]:
     return cycles, chains, runs
 
 
-def _fresh_tasks(hg, capacities: np.ndarray, seed: int, effort: float) -> list:
+def _fresh_tasks(hg, capacities: np.ndarray, seed: int, effort: float,
+                 stop: threading.Event | None = None) -> list:
     """The fresh multilevel partitions of the search on ``hg`` (reduced), as tasks; a lone
     one is refined in its own task, of several the best is refined once all have ended
     (by :func:`_search_from`)."""
@@ -894,11 +939,11 @@ def _fresh_tasks(hg, capacities: np.ndarray, seed: int, effort: float) -> list:
     def fresh(r: int):
         scheme = FRESH_SCHEMES[r % len(FRESH_SCHEMES)]
         blocks, cost = multilevel_partition(hg, capacities, seed=seed + 1 + 2 * r, runs=1,
-                                            schemes=(scheme,), flows=True)
+                                            schemes=(scheme,), flows=True, stop=stop)
         if blocks is None or runs > 1:
             return blocks, cost
         return multilevel_refine(hg, capacities, blocks, seed=seed + 2, cycles=cycles,
-                                 schemes=SCHEMES, flows=True)
+                                 schemes=SCHEMES, flows=True, stop=stop)
 
     return [partial(fresh, r) for r in range(runs)]
 

@@ -135,6 +135,11 @@ class Pending(Generic[T]):
         self._tasks = tasks
         self._futures = futures
 
+    @property
+    def started(self) -> bool:
+        """Whether the tasks run on threads of their own (else :meth:`results` runs them)."""
+        return self._futures is not None
+
     def results(self) -> list[T]:
         """``[task() for task in tasks]``: computed now when no thread started them."""
         if self._futures is None:
@@ -150,15 +155,16 @@ class Pending(Generic[T]):
         self._futures = []
 
 
-def start_all(tasks: list[Callable[[], T]]) -> Pending[T]:
+def start_all(tasks: list[Callable[[], T]], start: bool = True) -> Pending[T]:
     """Start independent ``tasks`` on a pool of their own and return at once.
 
     The pool is not :func:`run_all`'s, so the caller's own tasks meanwhile do not queue
-    behind these: both share the cores.  On one worker, or inside a task or :func:`serial`,
-    nothing starts: :meth:`Pending.results` then runs the tasks in the calling thread.
+    behind these: both share the cores.  On one worker, inside a task or :func:`serial`, or
+    when not ``start`` (the caller expects not to need them), nothing starts:
+    :meth:`Pending.results` then runs the tasks in the calling thread.
     """
     size = workers()
-    if size <= 1 or not tasks or getattr(_local, "busy", False):
+    if not start or size <= 1 or not tasks or getattr(_local, "busy", False):
         return Pending(tasks, None)
     pool = _get_pool(size, ahead=True)
     return Pending(tasks, [pool.submit(_in_task, task) for task in tasks])
