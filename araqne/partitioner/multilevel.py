@@ -913,20 +913,22 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     return best, int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, best))
 
 
-def _budget(hg, k: int, effort: float) -> tuple[int, int, int]:
-    """V-cycles per chain, chains and fresh partitions of the search on ``hg`` (reduced)."""
+def _budget(hg, k: int, effort: float) -> tuple[int, int, int, int]:
+    """V-cycles of a refinement, V-cycles per chain, chains and fresh partitions of the
+    search on ``hg`` (reduced)."""
     size = int(hg.epin.shape[0])
     cycles = max(1, int(round(4 * effort * min(1.0, CYCLE_PINS / max(size, 1)))))
     chains = max(1, int(round(effort * min(CHAINS, max(1.0, CHAIN_PINS / max(size, 1))))))
     runs = max(1, int(round(effort * min(FRESH_MAX, max(1.0, FRESH_PINS / max(size, 1))))))
+    chain_cycles = cycles
     if hg.num_qubits + hg.num_gates <= coarsest_vertices(k):
         chains = 1  # uncoarsened chains use no random numbers: more would be copies
     elif chains == 1:
         # two chains side by side, each with half the cycles, take half the time
-        chains, cycles = 2, max(1, (cycles + 1) // 2)
+        chains, chain_cycles = 2, max(1, (cycles + 1) // 2)
     if size > FRESH_LIMIT:
         runs = 0
-    return cycles, chains, runs
+    return cycles, chain_cycles, chains, runs
 
 
 def _fresh_tasks(hg, capacities: np.ndarray, seed: int, effort: float,
@@ -934,7 +936,7 @@ def _fresh_tasks(hg, capacities: np.ndarray, seed: int, effort: float,
     """The fresh multilevel partitions of the search on ``hg`` (reduced), as tasks; a lone
     one is refined in its own task, of several the best is refined once all have ended
     (by :func:`_search_from`)."""
-    cycles, _, runs = _budget(hg, int(capacities.shape[0]), effort)
+    cycles, _, _, runs = _budget(hg, int(capacities.shape[0]), effort)
 
     def fresh(r: int):
         scheme = FRESH_SCHEMES[r % len(FRESH_SCHEMES)]
@@ -954,11 +956,11 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
     ``start``: V-cycle chains, fresh multilevel partitions (``fresh``, when started
     ahead), then tabu search."""
     k = int(capacities.shape[0])
-    cycles, chains, runs = _budget(hg, k, effort)
+    cycles, chain_cycles, chains, runs = _budget(hg, k, effort)
 
     def chain(c: int):
-        return multilevel_refine(hg, capacities, start, seed=seed + 101 * c, cycles=cycles,
-                                 schemes=SCHEMES, flows=True)
+        return multilevel_refine(hg, capacities, start, seed=seed + 101 * c,
+                                 cycles=chain_cycles, schemes=SCHEMES, flows=True)
 
     # the chains and the fresh partitions are independent: they run side by side
     if fresh is None:
