@@ -951,10 +951,10 @@ def _fresh_tasks(hg, capacities: np.ndarray, seed: int, effort: float,
 
 
 def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
-                 effort: float, fresh: Pending | None = None) -> tuple[np.ndarray, int]:
+                 effort: float, pending: Pending | None = None) -> tuple[np.ndarray, int]:
     """The search of :func:`detached_search` on ``hg`` as given, from the placement
-    ``start``: V-cycle chains, fresh multilevel partitions (``fresh``, when started
-    ahead), then tabu search."""
+    ``start``: V-cycle chains, fresh multilevel partitions (``pending``, the tasks of
+    :class:`FreshPartitions` when started ahead), then tabu search."""
     k = int(capacities.shape[0])
     cycles, chain_cycles, chains, runs = _budget(hg, k, effort)
 
@@ -963,10 +963,10 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
                                  cycles=chain_cycles, schemes=SCHEMES, flows=True)
 
     # the chains and the fresh partitions are independent: they run side by side
-    if fresh is None:
-        fresh = start_all(_fresh_tasks(hg, capacities, seed, effort))
+    if pending is None:
+        pending = start_all(_fresh_tasks(hg, capacities, seed, effort))
     results = run_all([partial(chain, c) for c in range(chains)])
-    made = [result for result in fresh.results() if result[0] is not None]
+    made = [result for result in pending.results() if result[0] is not None]
     if runs > 1 and made:
         blocks, _ = min(made, key=lambda result: result[1])
         made = [multilevel_refine(hg, capacities, blocks, seed=seed + 2, cycles=cycles,

@@ -67,6 +67,17 @@ def _rekey(u, k, blocks, ben, pen, live, key, hkey, hitem, hsize):
 
 
 @njit(cache=True, nogil=True)
+def _list_once(u, step, mark, dirty, ndirty):
+    """Append ``u`` to the ``dirty`` pins of this step unless already listed; return their
+    number."""
+    if mark[u] != step:
+        mark[u] = step
+        dirty[ndirty] = u
+        ndirty += 1
+    return ndirty
+
+
+@njit(cache=True, nogil=True)
 def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps, tenure, span,
                 seed, patience=0, scan_cells=SCAN_CELLS, trace=None, work=0):
     """Improve the balanced placement ``blocks`` of every vertex by tabu search, in place.
@@ -232,21 +243,13 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
                 continue
             if every:
                 for j in range(eptr[e], eptr[e + 1]):
-                    u = epin[j]
-                    if mark[u] != step:
-                        mark[u] = step
-                        dirty[ndirty] = u
-                        ndirty += 1
+                    ndirty = _list_once(epin[j], step, mark, dirty, ndirty)
             for u in (us, ut):
-                if u >= 0 and mark[u] != step:
-                    mark[u] = step
-                    dirty[ndirty] = u
-                    ndirty += 1
+                if u >= 0:
+                    ndirty = _list_once(u, step, mark, dirty, ndirty)
         ben[bv] = _own_ben(bv, k, vptr, vedge, eweight, blocks, cnt)
-        if heap and mark[bv] != step:
-            mark[bv] = step
-            dirty[ndirty] = bv
-            ndirty += 1
+        if heap:
+            ndirty = _list_once(bv, step, mark, dirty, ndirty)
         for i in range(ndirty):
             before = hsize
             hsize = _rekey(dirty[i], k, blocks, ben, pen, live, key, hkey, hitem, hsize)
