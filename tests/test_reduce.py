@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from qiskit.circuit.library import quantum_volume
 from qiskit import transpile
 
+from araqne import suite
 from araqne.api import _as_circuit
 from araqne.hypergraph import build_hypergraph
 from araqne.packets import find_windows
@@ -19,7 +20,7 @@ from araqne.partitioner.detach import km1_of_blocks
 from araqne.partitioner.multilevel import detached_search
 from araqne.partitioner.reduce import reduce_hypergraph
 
-from helpers import random_circuit
+from helpers import from_ops, random_circuit
 
 GATES = ("cz", "cp", "cx", "rz", "h", "crz", "swap")
 
@@ -108,3 +109,160 @@ def test_partitioner_results_on_the_original_are_what_it_reports(seed, n, m, k):
     assert blocks.shape[0] == hg.num_qubits + hg.num_gates
     assert _km1(hg, k, blocks) == km1 <= p.km1
     assert (np.bincount(blocks[:n], weights=hg.vweight, minlength=k) <= caps).all()
+
+
+def _layered(seed: int, n: int, m: int, reps: int, swap_order: bool):
+    """A random layer of ``m`` gates repeated ``reps`` times, Hadamards on every qubit between
+    the repetitions (they end every window), the qubits of every symmetric two-qubit gate
+    listed the other way round in odd repetitions when ``swap_order``."""
+    rng = np.random.default_rng(seed)
+    layer = []
+    for _ in range(m):
+        name = ("cz", "cp", "cx", "rz")[int(rng.integers(4))]
+        if name == "rz":
+            layer.append((name, (int(rng.integers(n)),), (float(rng.uniform(-3, 3)),)))
+        else:
+            a, b = rng.choice(n, size=2, replace=False)
+            layer.append((name, (int(a), int(b)), (0.7,) if name == "cp" else ()))
+    ops = []
+    for r in range(reps):
+        for name, qs, ps in layer:
+            if swap_order and r % 2 and name in ("cz", "cp"):
+                qs = qs[::-1]
+            ops.append((name, qs, ps))
+        ops += [("h", (q,), ()) for q in range(n)]
+    circ = from_ops(n, ops)
+    return rng, build_hypergraph(circ, find_windows(circ))
+
+
+def test_repeated_layers_of_qaoa_merge_into_one():
+    """QAOA with p = 2 on a 3-regular graph: the gates of the second layer merge into their
+    twins in the first, and its windows into theirs with weight 2, halving the pins."""
+    c = _as_circuit(suite.get("qaoa_regular3_128").build())
+    hg = build_hypergraph(c, find_windows(c))
+    red = reduce_hypergraph(hg)
+    assert red.hg.num_gates * 2 == hg.num_gates
+    assert red.hg.epin.shape[0] * 2 == hg.epin.shape[0]
+    assert set(red.hg.eweight.tolist()) == {2}
+    assert int(red.hg.eweight.sum()) == int(hg.eweight.sum())
+    # every original gate stands for a reduced gate on the same pair of qubits
+    kept = red.gate_map >= 0
+    same = np.sort(hg.gate_qubits[kept], axis=1) == \
+        np.sort(red.hg.gate_qubits[red.gate_map[kept]], axis=1)
+    assert same.all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 8), m=st.integers(2, 25),
+       reps=st.integers(2, 4), swap_order=st.booleans(), k=st.integers(2, 4))
+def test_twin_layers_lift_exactly(seed, n, m, reps, swap_order, k):
+    """Repeated layers: lifted placements cost what the reduced ones cost, sides lift onto the
+    same qubit (gates listed the other way round flip theirs), and the round trips hold."""
+    rng, hg = _layered(seed, n, m, reps, swap_order)
+    red = reduce_hypergraph(hg)
+    r = red.hg
+    for _ in range(5):
+        blocks = rng.integers(0, k, r.num_qubits + r.num_gates).astype(np.int64)
+        lifted = red.lift_blocks(blocks)
+        assert _km1(r, k, blocks) == _km1(hg, k, lifted)
+        assert (red.reduce_blocks(lifted) == blocks).all()
+    side = rng.integers(0, 2, r.num_gates).astype(np.int64)
+    lifted = red.lift_side(side)
+    assert (red.reduce_side(lifted) == side).all()
+    kept = np.flatnonzero(red.gate_map >= 0)
+    beside = hg.gate_qubits[kept, lifted[kept]]
+    assert (beside == r.gate_qubits[red.gate_map[kept], side[red.gate_map[kept]]]).all()
+    part = rng.integers(0, k, n).astype(np.int64)
+    assert km1_after(hg, part, lifted, k) == km1_after(r, part, side, k)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 4), m=st.integers(1, 4),
+       swap_order=st.booleans())
+def test_twin_layers_keep_the_optimum(seed, n, m, swap_order):
+    """Brute force over every placement of a twice-repeated layer: the best of the original
+    equals the best of the reduced hypergraph (fewer gates when twins merged)."""
+    _, hg = _layered(seed, n, m, 2, swap_order)
+    if hg.num_gates > 8:
+        return
+    red = reduce_hypergraph(hg)
+    cap = -(-n // 2)
+
+    def best(h):
+        out = None
+        for blocks in itertools.product((0, 1), repeat=h.num_qubits + h.num_gates):
+            b = np.array(blocks, dtype=np.int64)
+            if np.bincount(b[:n], minlength=2).max() > cap:
+                continue
+            c = _km1(h, 2, b)
+            out = c if out is None else min(out, c)
+        return out
+
+    assert best(hg) == best(red.hg)
+
+
+def test_layers_that_differ_do_not_merge():
+    """The second layer lacks one gate of the first: no twins, nothing merges."""
+    ops = [("cz", (0, 1), ()), ("cz", (1, 2), ()), ("cz", (2, 3), ())]
+    sep = [("h", (q,), ()) for q in range(4)]
+    circ = from_ops(4, ops + sep + ops[:2] + sep)
+    hg = build_hypergraph(circ, find_windows(circ))
+    red = reduce_hypergraph(hg)
+    kept = red.gate_map[red.gate_map >= 0]
+    assert len(set(kept.tolist())) == kept.shape[0]  # every kept gate stands for itself
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 7), m=st.integers(2, 20),
+       reps=st.integers(2, 3), k=st.integers(2, 4))
+def test_hash_collisions_do_not_merge_what_differs(seed, n, m, reps, k):
+    """With every component forced to hash alike (as if all collided), the pin-by-pin check
+    alone decides: the reduction merges the same twins as with real hashes, and stays exact."""
+    import araqne.partitioner.reduce as reduce_module
+
+    rng, hg = _layered(seed, n, m, reps, True)
+    honest = reduce_hypergraph(hg)
+    real = reduce_module._gate_components
+
+    def colliding(*args):
+        comp, ecomp, ehash, chash, gcount, ecount = real(*args)
+        return comp, ecomp, ehash, np.zeros_like(chash), gcount, ecount
+
+    reduce_module._gate_components = colliding
+    try:
+        red = reduce_hypergraph(hg)
+    finally:
+        reduce_module._gate_components = real
+    assert red.hg.num_gates == honest.hg.num_gates
+    blocks = rng.integers(0, k, red.hg.num_qubits + red.hg.num_gates).astype(np.int64)
+    assert _km1(red.hg, k, blocks) == _km1(hg, k, red.lift_blocks(blocks))
+
+
+def test_the_pin_check_rejects_components_that_only_hash_alike():
+    """Two components with the same gates (by qubit pair) and as many hyperedges, but not the
+    same hyperedges: forced to hash alike, they are still not twins."""
+    import araqne.partitioner.reduce as reduce_module
+
+    n = 3  # gates 0, 1 form one component, gates 2, 3 the other (vertices n + g)
+    edges = [[1, 3, 4], [0, 3], [1, 5, 6], [2, 6]]
+    eptr = np.cumsum([0] + [len(e) for e in edges]).astype(np.int64)
+    epin = np.concatenate(edges).astype(np.int64)
+    eweight = np.ones(len(edges), dtype=np.int64)
+    gate_qubits = np.array([[0, 1], [1, 2], [0, 1], [1, 2]], dtype=np.int64)
+    real = reduce_module._gate_components
+
+    def colliding(*args):
+        comp, ecomp, ehash, chash, gcount, ecount = real(*args)
+        return comp, ecomp, ehash, np.zeros_like(chash), gcount, ecount
+
+    reduce_module._gate_components = colliding
+    try:
+        rep = reduce_module.twin_gates(n, 4, eptr, epin, eweight, gate_qubits)
+        edges[3] = [0, 5]  # now the second component mirrors the first
+        eptr = np.cumsum([0] + [len(e) for e in edges]).astype(np.int64)
+        mirrored = reduce_module.twin_gates(n, 4, eptr, np.concatenate(edges).astype(np.int64),
+                                            eweight, gate_qubits)
+    finally:
+        reduce_module._gate_components = real
+    assert rep.tolist() == [0, 1, 2, 3]
+    assert mirrored.tolist() == [0, 1, 0, 1]
