@@ -266,3 +266,19 @@ def test_the_pin_check_rejects_components_that_only_hash_alike():
         reduce_module._gate_components = real
     assert rep.tolist() == [0, 1, 2, 3]
     assert mirrored.tolist() == [0, 1, 0, 1]
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(4, 10), m=st.integers(4, 30),
+       reps=st.integers(2, 3), k=st.integers(2, 4))
+def test_searches_over_twin_layers_report_what_the_original_costs(seed, n, m, reps, k):
+    """Repeated layers: the side-only partition and the detached search (which searches the
+    reduction, then walks on the original) return placements of the original that cost,
+    recomputed there, exactly what they report, within capacity."""
+    _, hg = _layered(seed, n, m, reps, True)
+    caps = np.full(k, n // k + 1, dtype=np.int64)
+    p = partition_hypergraph(hg, caps, seed=seed, effort=0.25)
+    assert km1_after(hg, p.part, p.side, k) == p.km1
+    blocks, km1 = detached_search(hg, caps, p.part, p.side, seed=seed, effort=0.25)
+    assert _km1(hg, k, blocks) == km1 <= p.km1
+    assert (np.bincount(blocks[:n], weights=hg.vweight, minlength=k) <= caps).all()

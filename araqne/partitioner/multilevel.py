@@ -766,6 +766,15 @@ their start, and 9 in 10 of the others improve within a fifth of their steps.  T
 stage of the 131 Mt-KaHyPar benchmark cases took 10.1 s instead of 12.9 s (one thread); 5
 km1 got worse, by 0.05% to 4% (cp_fraction_32 at k = 8: 118 to 123; Mt-KaHyPar 132)."""
 
+TWIN_SEED = 1000
+"""Seed offset of the tabu walks that :func:`detached_search` runs on the original hypergraph
+after a search on a reduction that merged twin layers (:mod:`.reduce`).  The reduction
+halves QAOA with p = 2, and the search on it alone ended worse on QAOA-128 at k = 4 (mean
+km1 over seeds 0 to 39: 64.35 against 63.5 unreduced) but better elsewhere (qaoa_gnp_32 at
+k = 4: 40.9 against 43.05 over seeds 0 to 19).  With these walks, whose moves may treat the
+layers apart: 63.0 and 40.9, and QAOA-128 at k = 8 88.3 against 89.95.  The same walks on
+the reduced hypergraph gave 63.1 at k = 4 (seeds 0 to 19, against 62.75)."""
+
 FRESH_SCHEMES = ("cluster",)
 """Coarsening schemes of the fresh partitions of :func:`detached_search` (V-cycles use all of
 :data:`SCHEMES`).  Fresh "pair" partitions won alone on 4 of 131 benchmark cases, each time by
@@ -853,7 +862,9 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     V-cycles, compete with them.  Every level of every cycle runs k-way FM and minimum-cut
     placement of the free gates (:func:`v_cycle` with ``flows``), the cycles alternating the
     coarsening schemes (:data:`SCHEMES`).  On small hypergraphs tabu search
-    (:func:`.tabu.tabu_refine`) then walks on from the best placement.  A start at
+    (:func:`.tabu.tabu_refine`) then walks on from the best placement, and
+    where the reduction merged twin layers, walks again on the original hypergraph (see
+    :data:`TWIN_SEED`).  A start at
     :func:`.bounds.km1_lower_bound` is optimal and skips all this.  Gates left on a third QPU
     for nothing finally return beside a qubit (:func:`.detach.home_gates`).  Runs scale with
     ``effort`` and shrink on large hypergraphs.
@@ -906,6 +917,11 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
         fresh.cancel()
     if not red.trivial:
         best, hg = red.lift_blocks(best), original
+        if red.twins and best_cost > bound:
+            # twin layers share one placement in the reduced search; walks on the original,
+            # whose layers may differ, pass through states that search could not reach
+            best, best_cost = _tabu_walks(hg, capacities, best, best_cost, seed + TWIN_SEED,
+                                          effort)
     gate_home = hg.gate_qubits.astype(np.int64) if hg.num_gates else \
         np.zeros((0, 2), dtype=np.int64)
     home_gates(k, hg.num_qubits, hg.vptr, hg.vedge, hg.eweight, hg.eptr, hg.epin, gate_home,
@@ -976,6 +992,15 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
     for trial, cost in results:
         if trial is not None and (best is None or cost < best_cost):
             best, best_cost = trial, cost
+    return _tabu_walks(hg, capacities, best, best_cost, seed, effort)
+
+
+def _tabu_walks(hg, capacities: np.ndarray, best: np.ndarray, best_cost: int, seed: int,
+                effort: float) -> tuple[np.ndarray, int]:
+    """Tabu walks (:data:`TABU_RUNS`) on from ``best`` on a small hypergraph (see
+    :data:`TABU_CELLS`); the best placement found and its km1 (``best`` itself when no walk
+    beats it, or on large hypergraphs, where none runs)."""
+    k = int(capacities.shape[0])
     nv = hg.num_qubits + hg.num_gates
     steps = int(effort * min(TABU_STEPS, TABU_CELLS / max(nv * k, 1)))
     if steps >= TABU_MIN_STEPS:

@@ -304,6 +304,11 @@ class Reduction:
         """True when the reduction changed nothing worth a detour."""
         return self.hg.epin.shape[0] == self.original.epin.shape[0]
 
+    @property
+    def twins(self) -> int:
+        """Gates merged into a twin (see the module notes)."""
+        return int((self.gate_map >= 0).sum()) - self.hg.num_gates
+
     def lift_blocks(self, blocks: np.ndarray) -> np.ndarray:
         """QPU of every original vertex, from the QPU of every reduced vertex."""
         n = self.hg.num_qubits
