@@ -10,7 +10,7 @@ qubits per QPU):
   start of the next stage) then :func:`araqne.partitioner.multilevel.detached_search` (free
   gates on any QPU, multilevel V-cycles; its fresh partitions started first by
   :func:`araqne.partitioner.multilevel.start_fresh`, so that they run beside the side-only
-  stage, as :func:`araqne.partition` does), seed 0, effort 1, its independent searches on
+  stage, as :func:`araqne.partition` does), seed 0, effort 1 (``--effort``), its independent searches on
   every core (as many threads as Mt-KaHyPar; ``ARAQNE_THREADS=1`` for one, same km1): the
   static partitioner of :func:`araqne.partition` on an all-to-all network (which keeps every
   side-only restart: there the side-only result also competes under communication-qubit
@@ -31,7 +31,7 @@ is also recorded, against araqne's side-only stage.  Every km1 is recomputed fro
 function (:func:`araqne.partitioner.detach.km1_of_blocks`).
 
 Run ``python benchmarks/bench_kahypar.py [--qpus 2,4,8] [--circuits a,b] [--threads N]
-[--kahypar-runs R]``;
+[--kahypar-runs R] [--seeds S] [--effort E] [--tag T]``;
 writes ``benchmarks/results/kahypar.json`` and ``kahypar.md``.  Needs ``pip install mtkahypar``
 (a benchmark-only comparator, not a dependency of araqne).
 """
@@ -110,9 +110,13 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=1,
                     help="araqne runs per case, seeds --seed onwards: the km1 of each is "
                          "recorded (the verdict and time are the first seed's)")
+    ap.add_argument("--effort", type=float, default=1.0,
+                    help="araqne's work budget (both stages)")
     ap.add_argument("--tag", default="",
                     help="suffix of the result files (kahypar<tag>.json and .md)")
     args = ap.parse_args()
+    if not args.effort > 0:
+        ap.error(f"--effort must be positive, got {args.effort}")
     _INIT = mt.initialize(args.threads, False)
     ks = [int(x) for x in args.qpus.split(",")]
     names = args.circuits.split(",") if args.circuits else suite.names()
@@ -136,11 +140,11 @@ def main() -> None:
             seed_km1 = []
             for seed in range(args.seed, args.seed + max(1, args.seeds)):
                 t0 = time.perf_counter()
-                fresh = start_fresh(hg, caps, seed=seed)
-                ours = partition_hypergraph(hg, caps, seed=seed, effort=1.0,
+                fresh = start_fresh(hg, caps, seed=seed, effort=args.effort)
+                ours = partition_hypergraph(hg, caps, seed=seed, effort=args.effort,
                                             detached_next=True, start_only=True)
                 blocks_ours, _ = detached_search(hg, caps, ours.part, ours.side, seed=seed,
-                                                 fresh=fresh)
+                                                 effort=args.effort, fresh=fresh)
                 elapsed = time.perf_counter() - t0
                 seed_km1.append(int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight,
                                                   blocks_ours)))
@@ -179,7 +183,8 @@ def main() -> None:
     options = [("qpus", args.qpus), ("threads", args.threads),
                ("kahypar-runs", args.kahypar_runs)]
     options += [(k, v) for k, v in (("circuits", args.circuits), ("seeds", args.seeds),
-                                    ("tag", args.tag)) if v not in ("", 1)]
+                                    ("effort", args.effort), ("tag", args.tag))
+                if v not in ("", 1)]
     meta = {"command": "python benchmarks/bench_kahypar.py " +
             " ".join(f"--{k} {v}" for k, v in options),
             "kahypar_version": getattr(mt, "__version__", "unknown")}
