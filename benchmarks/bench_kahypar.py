@@ -10,8 +10,9 @@ qubits per QPU):
   start of the next stage) then :func:`araqne.partitioner.multilevel.detached_search` (free
   gates on any QPU, multilevel V-cycles; its fresh partitions started first by
   :func:`araqne.partitioner.multilevel.start_fresh`, so that they run beside the side-only
-  stage, as :func:`araqne.partition` does), seed 0, effort 1 (``--effort``), its independent searches on
-  every core (as many threads as Mt-KaHyPar; ``ARAQNE_THREADS=1`` for one, same km1): the
+  stage, as :func:`araqne.partition` does), seed 0, effort 1 (``--effort``), its independent
+  searches on every core (as many threads as Mt-KaHyPar; ``ARAQNE_THREADS=1`` for one, same
+  km1): the
   static partitioner of :func:`araqne.partition` on an all-to-all network (which keeps every
   side-only restart: there the side-only result also competes under communication-qubit
   limits and seeds the teleportation search);
