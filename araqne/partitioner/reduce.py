@@ -228,8 +228,8 @@ def twin_gates(n: int, ng: int, eptr: np.ndarray, epin: np.ndarray, eweight: np.
                 & (ecount[cand][1:] == ecount[cand][:-1]))
     if not key_same.any():
         return rep
-    head_pos = np.flatnonzero(np.concatenate([[True], ~key_same]))
-    lead = cand[head_pos[np.cumsum(np.concatenate([[True], ~key_same])) - 1]]
+    starts = np.concatenate([[True], ~key_same])
+    lead = cand[np.flatnonzero(starts)[np.cumsum(starts) - 1]]
     follow = lead != cand
     with_edges = np.flatnonzero(ecomp >= 0)
     eorder = with_edges[np.lexsort((ehash[with_edges], ecomp[with_edges]))]
