@@ -208,3 +208,42 @@ def test_model_ebits_per_link_match_the_reference_copies(seed, n, m, k):
     r._emission = None  # the model's count (detach may have emitted to check its copies)
     assert r.ebits_per_link() == dict(sorted(want.items()))
     assert sum(want.values()) == r.ebits_model
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 40), st.integers(0, 2**32 - 1))
+def test_min_cut_cover_matches_a_reference_max_flow(nl, nr, ne, seed):
+    """The cover of the min cut is the same whatever maximum flow finds it (the source side
+    reachable in the residual graph is unique): compare with scipy's Dinic on the same network."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_flow
+
+    from araqne.partitioner.cover import _weighted_cover_left
+
+    rng = np.random.default_rng(seed)
+    li = rng.integers(0, nl, ne).astype(np.int64)
+    ri = rng.integers(0, nr, ne).astype(np.int64)
+    wl = rng.integers(0, 6, nl).astype(np.int64)
+    wr = rng.integers(0, 6, nr).astype(np.int64)
+    got = _weighted_cover_left(li, ri, wl, wr)
+    src, sink, big = nl + nr, nl + nr + 1, int(wl.sum() + wr.sum() + 1)
+    rows = np.concatenate([np.full(nl, src), li, nl + np.arange(nr)])
+    cols = np.concatenate([np.arange(nl), nl + ri, np.full(nr, sink)])
+    caps = np.concatenate([wl, np.full(ne, big), wr]).astype(np.int32)
+    graph = csr_matrix((caps, (rows, cols)), shape=(nl + nr + 2, nl + nr + 2))
+    graph.sum_duplicates()
+    flow = maximum_flow(graph, src, sink, method="dinic").flow
+    residual = (graph - flow).toarray() + np.maximum(flow.T.toarray(), 0)
+    seen = np.zeros(nl + nr + 2, dtype=bool)
+    seen[src] = True
+    stack = [src]
+    while stack:
+        u = stack.pop()
+        for v in np.flatnonzero(residual[u] > 0):
+            if not seen[v]:
+                seen[v] = True
+                stack.append(v)
+    assert (got == ~seen[:nl]).all()
+    # and it is a cover: every edge has its left end in it or its right end reachable
+    right_in = seen[nl:nl + nr]
+    assert all(got[a] or right_in[b] for a, b in zip(li, ri))

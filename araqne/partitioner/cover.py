@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_flow
 
+from .detach import _max_flow
 from .refine import pin_counts
 
 
@@ -233,48 +232,65 @@ def _weighted_cover_left(li: np.ndarray, ri: np.ndarray, wl: np.ndarray,
 
     Source -> left (capacity: the left node's weight), left -> right (unbounded), right -> sink
     (the right node's weight).  Left nodes cut off from the source in the residual graph, and
-    right nodes still reachable from it, form the cover.
+    right nodes still reachable from it, form the cover.  The nodes reachable from the source
+    are the same for every maximum flow, so the cover does not depend on the flow algorithm.
     """
-    nl, nr = wl.shape[0], wr.shape[0]
-    src, sink = nl + nr, nl + nr + 1
-    big = int(wl.sum() + wr.sum() + 1)
-    if big >= 2**31:
-        raise OverflowError("edge weights too large for the min-cut cover")
-    rows = np.concatenate([np.full(nl, src), li, nl + np.arange(nr)])
-    cols = np.concatenate([np.arange(nl), nl + ri, np.full(nr, sink)])
-    caps = np.concatenate([wl, np.full(li.shape[0], big), wr]).astype(np.int32)
-    graph = csr_matrix((caps, (rows, cols)), shape=(nl + nr + 2, nl + nr + 2))
-    graph.sum_duplicates()
-    flow = maximum_flow(graph, src, sink, method="dinic").flow
-    residual = (graph - flow).tocsr()
-    residual.data = np.maximum(residual.data, 0)
-    # reverse edges carry the flow back
-    back = flow.T.tocsr()
-    back.data = np.maximum(back.data, 0)
-    res = (residual + back).tocsr()
-    res.eliminate_zeros()
-    seen = _reach(res.indptr.astype(np.int64), res.indices.astype(np.int64), src,
-                  nl + nr + 2)
-    return ~seen[:nl]
+    return _cover_cut(li.astype(np.int64), ri.astype(np.int64), wl.astype(np.int64),
+                      wr.astype(np.int64))
 
 
 @njit(cache=True, nogil=True)
-def _reach(indptr, indices, start, nv):
-    seen = np.zeros(nv, dtype=np.bool_)
-    stack = np.empty(nv, dtype=np.int64)
-    seen[start] = True
-    stack[0] = start
+def _cover_cut(li, ri, wl, wr):
+    """Kernel of :func:`_weighted_cover_left`: the network as CSR arcs with their reverses,
+    Dinic's flow (:func:`.detach._max_flow`), then the left nodes the source no longer
+    reaches."""
+    nl, nr, ne = wl.shape[0], wr.shape[0], li.shape[0]
+    nn = nl + nr + 2
+    src, sink = nl + nr, nl + nr + 1
+    big = wl.sum() + wr.sum() + 1
+    na = nl + ne + nr
+    tail = np.empty(na, dtype=np.int64)
+    head = np.empty(na, dtype=np.int64)
+    cap = np.empty(na, dtype=np.int64)
+    for i in range(nl):
+        tail[i], head[i], cap[i] = src, i, wl[i]
+    for x in range(ne):
+        tail[nl + x], head[nl + x], cap[nl + x] = li[x], nl + ri[x], big
+    for j in range(nr):
+        tail[nl + ne + j], head[nl + ne + j], cap[nl + ne + j] = nl + j, sink, wr[j]
+    ptr = np.zeros(nn + 1, dtype=np.int64)
+    for x in range(na):
+        ptr[tail[x] + 1] += 1
+        ptr[head[x] + 1] += 1
+    for u in range(nn):
+        ptr[u + 1] += ptr[u]
+    ahead = np.empty(2 * na, dtype=np.int64)
+    acap = np.empty(2 * na, dtype=np.int64)
+    arev = np.empty(2 * na, dtype=np.int64)
+    fill = ptr[:nn].copy()
+    for x in range(na):
+        p = fill[tail[x]]
+        fill[tail[x]] += 1
+        q = fill[head[x]]
+        fill[head[x]] += 1
+        ahead[p], acap[p], arev[p] = head[x], cap[x], q
+        ahead[q], acap[q], arev[q] = tail[x], 0, p
+    _max_flow(nn, src, sink, ptr, ahead, acap, arev, big)
+    seen = np.zeros(nn, dtype=np.bool_)
+    stack = np.empty(nn, dtype=np.int64)
+    seen[src] = True
+    stack[0] = src
     top = 1
     while top > 0:
         top -= 1
         u = stack[top]
-        for t in range(indptr[u], indptr[u + 1]):
-            v = indices[t]
-            if not seen[v]:
+        for t in range(ptr[u], ptr[u + 1]):
+            v = ahead[t]
+            if acap[t] > 0 and not seen[v]:
                 seen[v] = True
                 stack[top] = v
                 top += 1
-    return seen
+    return ~seen[:nl]
 
 
 def km1_after(hg, part, side, k):
