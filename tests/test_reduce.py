@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 
 import numpy as np
 from hypothesis import given, settings
@@ -212,16 +213,12 @@ def test_layers_that_differ_do_not_merge():
     assert len(set(kept.tolist())) == kept.shape[0]  # every kept gate stands for itself
 
 
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(3, 7), m=st.integers(2, 20),
-       reps=st.integers(2, 3), k=st.integers(2, 4))
-def test_hash_collisions_do_not_merge_what_differs(seed, n, m, reps, k):
-    """With every component forced to hash alike (as if all collided), the pin-by-pin check
-    alone decides: the reduction merges the same twins as with real hashes, and stays exact."""
+@contextmanager
+def _colliding_hashes():
+    """Every gate component hashes alike inside the block (as if all collided), so that the
+    pin-by-pin check alone decides which are twins."""
     import araqne.partitioner.reduce as reduce_module
 
-    rng, hg = _layered(seed, n, m, reps, True)
-    honest = reduce_hypergraph(hg)
     real = reduce_module._gate_components
 
     def colliding(*args):
@@ -230,9 +227,21 @@ def test_hash_collisions_do_not_merge_what_differs(seed, n, m, reps, k):
 
     reduce_module._gate_components = colliding
     try:
-        red = reduce_hypergraph(hg)
+        yield reduce_module
     finally:
         reduce_module._gate_components = real
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 7), m=st.integers(2, 20),
+       reps=st.integers(2, 3), k=st.integers(2, 4))
+def test_hash_collisions_do_not_merge_what_differs(seed, n, m, reps, k):
+    """With every component forced to hash alike (as if all collided), the pin-by-pin check
+    alone decides: the reduction merges the same twins as with real hashes, and stays exact."""
+    rng, hg = _layered(seed, n, m, reps, True)
+    honest = reduce_hypergraph(hg)
+    with _colliding_hashes():
+        red = reduce_hypergraph(hg)
     assert red.hg.num_gates == honest.hg.num_gates
     blocks = rng.integers(0, k, red.hg.num_qubits + red.hg.num_gates).astype(np.int64)
     assert _km1(red.hg, k, blocks) == _km1(hg, k, red.lift_blocks(blocks))
@@ -241,29 +250,18 @@ def test_hash_collisions_do_not_merge_what_differs(seed, n, m, reps, k):
 def test_the_pin_check_rejects_components_that_only_hash_alike():
     """Two components with the same gates (by qubit pair) and as many hyperedges, but not the
     same hyperedges: forced to hash alike, they are still not twins."""
-    import araqne.partitioner.reduce as reduce_module
-
     n = 3  # gates 0, 1 form one component, gates 2, 3 the other (vertices n + g)
     edges = [[1, 3, 4], [0, 3], [1, 5, 6], [2, 6]]
     eptr = np.cumsum([0] + [len(e) for e in edges]).astype(np.int64)
     epin = np.concatenate(edges).astype(np.int64)
     eweight = np.ones(len(edges), dtype=np.int64)
     gate_qubits = np.array([[0, 1], [1, 2], [0, 1], [1, 2]], dtype=np.int64)
-    real = reduce_module._gate_components
-
-    def colliding(*args):
-        comp, ecomp, ehash, chash, gcount, ecount = real(*args)
-        return comp, ecomp, ehash, np.zeros_like(chash), gcount, ecount
-
-    reduce_module._gate_components = colliding
-    try:
+    with _colliding_hashes() as reduce_module:
         rep = reduce_module.twin_gates(n, 4, eptr, epin, eweight, gate_qubits)
         edges[3] = [0, 5]  # now the second component mirrors the first
         eptr = np.cumsum([0] + [len(e) for e in edges]).astype(np.int64)
         mirrored = reduce_module.twin_gates(n, 4, eptr, np.concatenate(edges).astype(np.int64),
                                             eweight, gate_qubits)
-    finally:
-        reduce_module._gate_components = real
     assert rep.tolist() == [0, 1, 2, 3]
     assert mirrored.tolist() == [0, 1, 0, 1]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .detach import _max_flow
+from .detach import _max_flow, residual_network
 from .refine import pin_counts
 
 
@@ -241,7 +241,7 @@ def _weighted_cover_left(li: np.ndarray, ri: np.ndarray, wl: np.ndarray,
 
 @njit(cache=True, nogil=True)
 def _cover_cut(li, ri, wl, wr):
-    """Kernel of :func:`_weighted_cover_left`: the network as CSR arcs with their reverses,
+    """Kernel of :func:`_weighted_cover_left`: the network (:func:`.detach.residual_network`),
     Dinic's flow (:func:`.detach._max_flow`), then the left nodes the source no longer
     reaches."""
     nl, nr, ne = wl.shape[0], wr.shape[0], li.shape[0]
@@ -258,23 +258,8 @@ def _cover_cut(li, ri, wl, wr):
         tail[nl + x], head[nl + x], cap[nl + x] = li[x], nl + ri[x], big
     for j in range(nr):
         tail[nl + ne + j], head[nl + ne + j], cap[nl + ne + j] = nl + j, sink, wr[j]
-    ptr = np.zeros(nn + 1, dtype=np.int64)
-    for x in range(na):
-        ptr[tail[x] + 1] += 1
-        ptr[head[x] + 1] += 1
-    for u in range(nn):
-        ptr[u + 1] += ptr[u]
-    ahead = np.empty(2 * na, dtype=np.int64)
-    acap = np.empty(2 * na, dtype=np.int64)
-    arev = np.empty(2 * na, dtype=np.int64)
-    fill = ptr[:nn].copy()
-    for x in range(na):
-        p = fill[tail[x]]
-        fill[tail[x]] += 1
-        q = fill[head[x]]
-        fill[head[x]] += 1
-        ahead[p], acap[p], arev[p] = head[x], cap[x], q
-        ahead[q], acap[q], arev[q] = tail[x], 0, p
+    ptr, ahead, acap, arev = residual_network(nn, na, tail, head, cap,
+                                              np.zeros(na, dtype=np.int64))
     _max_flow(nn, src, sink, ptr, ahead, acap, arev, big)
     seen = np.zeros(nn, dtype=np.bool_)
     stack = np.empty(nn, dtype=np.int64)

@@ -439,6 +439,31 @@ _INF = 1 << 50
 
 
 @njit(cache=True, nogil=True)
+def residual_network(nn, m, atail, ahd, afwd, aback):
+    """CSR residual graph of :func:`_max_flow` from the first ``m`` arcs ``atail -> ahd`` of
+    capacity ``afwd`` (``aback`` the other way): ``(aptr, ahead, acap, arev)``, every arc
+    beside its reverse (``arev``), arcs in input order at each node."""
+    deg = np.zeros(nn + 1, dtype=np.int64)
+    for x in range(m):
+        deg[atail[x] + 1] += 1
+        deg[ahd[x] + 1] += 1
+    for u in range(nn):
+        deg[u + 1] += deg[u]
+    ahead = np.empty(2 * m, dtype=np.int64)
+    acap = np.empty(2 * m, dtype=np.int64)
+    arev = np.empty(2 * m, dtype=np.int64)
+    fill = deg[:nn].copy()
+    for x in range(m):
+        p = fill[atail[x]]
+        fill[atail[x]] += 1
+        q = fill[ahd[x]]
+        fill[ahd[x]] += 1
+        ahead[p], acap[p], arev[p] = ahd[x], afwd[x], q
+        ahead[q], acap[q], arev[q] = atail[x], aback[x], p
+    return deg, ahead, acap, arev
+
+
+@njit(cache=True, nogil=True)
 def _max_flow(nn, s, t, aptr, ahead, acap, arev, limit):
     """Dinic's maximum flow on a CSR residual graph (``acap`` updated in place); returns the
     flow value, stopping as soon as it reaches ``limit``."""
@@ -634,23 +659,7 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
             if not snk[i]:
                 atail[m], ahd[m], afwd[m], aback[m] = eout, g, _INF, 0
                 m += 1
-    deg = np.zeros(nn + 1, dtype=np.int64)
-    for x in range(m):
-        deg[atail[x] + 1] += 1
-        deg[ahd[x] + 1] += 1
-    for u in range(nn):
-        deg[u + 1] += deg[u]
-    ahead = np.empty(2 * m, dtype=np.int64)
-    acap = np.empty(2 * m, dtype=np.int64)
-    arev = np.empty(2 * m, dtype=np.int64)
-    fill = deg[:nn].copy()
-    for x in range(m):
-        p = fill[atail[x]]
-        fill[atail[x]] += 1
-        q = fill[ahd[x]]
-        fill[ahd[x]] += 1
-        ahead[p], acap[p], arev[p] = ahd[x], afwd[x], q
-        ahead[q], acap[q], arev[q] = atail[x], aback[x], p
+    deg, ahead, acap, arev = residual_network(nn, m, atail, ahd, afwd, aback)
     cut = _max_flow(nn, 0, 1, deg, ahead, acap, arev, limit)
     gain = 0
     if cut < limit:
