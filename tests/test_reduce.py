@@ -36,6 +36,34 @@ def _km1(hg, k, blocks):
     return int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks))
 
 
+def _check_round_trips(rng, hg, red, k):
+    """Random placements of the reduced hypergraph cost what their lifts cost, and placements
+    and sides survive a lift and a reduction; returns a random reduced side and its lift."""
+    r = red.hg
+    for _ in range(5):
+        blocks = rng.integers(0, k, r.num_qubits + r.num_gates).astype(np.int64)
+        lifted = red.lift_blocks(blocks)
+        assert _km1(r, k, blocks) == _km1(hg, k, lifted)
+        assert (red.reduce_blocks(lifted) == blocks).all()
+    side = rng.integers(0, 2, r.num_gates).astype(np.int64)
+    lifted = red.lift_side(side)
+    assert (red.reduce_side(lifted) == side).all()
+    return side, lifted
+
+
+def _best_on_two(h, n, cap):
+    """Brute-force best km1 over every placement of every vertex on 2 QPUs, qubits within
+    ``cap`` per QPU."""
+    out = None
+    for blocks in itertools.product((0, 1), repeat=h.num_qubits + h.num_gates):
+        b = np.array(blocks, dtype=np.int64)
+        if np.bincount(b[:n], minlength=2).max() > cap:
+            continue
+        c = _km1(h, 2, b)
+        out = c if out is None else min(out, c)
+    return out
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 9), m=st.integers(1, 60),
        k=st.integers(2, 5))
@@ -45,13 +73,7 @@ def test_lifted_placements_cost_what_the_reduced_ones_cost(seed, n, m, k):
     r = red.hg
     assert r.num_qubits == n and r.epin.shape[0] <= hg.epin.shape[0]
     assert (np.diff(r.eptr) >= 2).all()  # no single-pin hyperedge survives
-    for _ in range(5):
-        blocks = rng.integers(0, k, r.num_qubits + r.num_gates).astype(np.int64)
-        lifted = red.lift_blocks(blocks)
-        assert _km1(r, k, blocks) == _km1(hg, k, lifted)
-        assert (red.reduce_blocks(lifted) == blocks).all()
-    side = rng.integers(0, 2, r.num_gates).astype(np.int64)
-    assert (red.reduce_side(red.lift_side(side)) == side).all()
+    _check_round_trips(rng, hg, red, k)
 
 
 @settings(max_examples=40, deadline=None)
@@ -63,19 +85,8 @@ def test_the_reduction_keeps_the_optimum(seed, n, m):
     if hg.num_gates > 7:
         return
     red = reduce_hypergraph(hg)
-    k, cap = 2, -(-n // 2)
-
-    def best(h):
-        out = None
-        for blocks in itertools.product((0, 1), repeat=h.num_qubits + h.num_gates):
-            b = np.array(blocks, dtype=np.int64)
-            if np.bincount(b[:n], minlength=2).max() > cap:
-                continue
-            c = _km1(h, k, b)
-            out = c if out is None else min(out, c)
-        return out
-
-    assert best(hg) == best(red.hg)
+    cap = -(-n // 2)
+    assert _best_on_two(hg, n, cap) == _best_on_two(red.hg, n, cap)
 
 
 def test_quantum_volume_reduces_to_the_weighted_qubit_graph():
@@ -162,14 +173,7 @@ def test_twin_layers_lift_exactly(seed, n, m, reps, swap_order, k):
     rng, hg = _layered(seed, n, m, reps, swap_order)
     red = reduce_hypergraph(hg)
     r = red.hg
-    for _ in range(5):
-        blocks = rng.integers(0, k, r.num_qubits + r.num_gates).astype(np.int64)
-        lifted = red.lift_blocks(blocks)
-        assert _km1(r, k, blocks) == _km1(hg, k, lifted)
-        assert (red.reduce_blocks(lifted) == blocks).all()
-    side = rng.integers(0, 2, r.num_gates).astype(np.int64)
-    lifted = red.lift_side(side)
-    assert (red.reduce_side(lifted) == side).all()
+    side, lifted = _check_round_trips(rng, hg, red, k)
     kept = np.flatnonzero(red.gate_map >= 0)
     beside = hg.gate_qubits[kept, lifted[kept]]
     assert (beside == r.gate_qubits[red.gate_map[kept], side[red.gate_map[kept]]]).all()
@@ -188,18 +192,7 @@ def test_twin_layers_keep_the_optimum(seed, n, m, swap_order):
         return
     red = reduce_hypergraph(hg)
     cap = -(-n // 2)
-
-    def best(h):
-        out = None
-        for blocks in itertools.product((0, 1), repeat=h.num_qubits + h.num_gates):
-            b = np.array(blocks, dtype=np.int64)
-            if np.bincount(b[:n], minlength=2).max() > cap:
-                continue
-            c = _km1(h, 2, b)
-            out = c if out is None else min(out, c)
-        return out
-
-    assert best(hg) == best(red.hg)
+    assert _best_on_two(hg, n, cap) == _best_on_two(red.hg, n, cap)
 
 
 def test_layers_that_differ_do_not_merge():
