@@ -4,18 +4,17 @@ For every SUITE circuit and k, the packet hypergraph of :mod:`araqne.hypergraph`
 all-to-all, km1) is partitioned twice with the same block capacities (``floor(n/k) + 1`` data
 qubits per QPU):
 
-- by araqne: :func:`araqne.partitioner.partition_hypergraph` (free gates beside one of their
-  qubits; ``detached_next``, as :func:`araqne.partition` calls it, and ``start_only``: a
-  tenth of the restarts and no recursive-bisection seed, since here its result is only the
-  start of the next stage) then :func:`araqne.partitioner.multilevel.detached_search` (free
-  gates on any QPU, multilevel V-cycles; its fresh partitions started first by
-  :func:`araqne.partitioner.multilevel.start_fresh`, so that they run beside the side-only
-  stage, as :func:`araqne.partition` does), seed 0, effort 1 (``--effort``), its independent
-  searches on every core (as many threads as Mt-KaHyPar; ``ARAQNE_THREADS=1`` for one, same
-  km1): the
-  static partitioner of :func:`araqne.partition` on an all-to-all network (which keeps every
-  side-only restart: there the side-only result also competes under communication-qubit
-  limits and seeds the teleportation search);
+- by araqne: :func:`araqne.partitioner.partition_hypergraph` with ``start_only`` (the best
+  of the linear, fill and METIS seeds after a few FM passes, :func:`~araqne.partitioner.
+  seed_start`: here its result is only the start of the next stage) then
+  :func:`araqne.partitioner.multilevel.detached_search` (free gates on any QPU, multilevel
+  V-cycles; its fresh partitions started first by
+  :func:`araqne.partitioner.multilevel.start_fresh`, so that they run beside the start, as
+  :func:`araqne.partition` does), seed 0, effort 1 (``--effort``), its independent searches
+  on every core (as many threads as Mt-KaHyPar; ``ARAQNE_THREADS=1`` for one, same km1): the
+  static km1 partitioner of :func:`araqne.partition` on an all-to-all network, whose own
+  start is the full side-only stage instead (there the side-only result also competes under
+  communication-qubit limits and seeds the teleportation search);
 - by Mt-KaHyPar (PyPI ``mtkahypar``, preset QUALITY, objective KM1, the capacities as individual
   target block weights, every core of the machine, seed 0).  With more than one thread
   Mt-KaHyPar is not deterministic (seed 0 gives e.g. 31 to 43 on qft_32 at k=4), so it runs
@@ -26,10 +25,8 @@ qubits per QPU):
 
 A free-gate vertex (weight 0) may sit on any QPU: araqne emits a gate on a QPU that holds neither
 of its qubits with the linked copies of both (detached gates), so Mt-KaHyPar's partition is
-legal as it stands and its km1 is compared directly with araqne's.  Its km1 with every free gate
-moved beside one of its qubits (optimal side, :func:`araqne.partitioner.cover.optimal_sides`)
-is also recorded, against araqne's side-only stage.  Every km1 is recomputed from scratch by one
-function (:func:`araqne.partitioner.detach.km1_of_blocks`).
+legal as it stands and its km1 is compared directly with araqne's.  Every km1 is recomputed
+from scratch by one function (:func:`araqne.partitioner.detach.km1_of_blocks`).
 
 Run ``python benchmarks/bench_kahypar.py [--qpus 2,4,8] [--circuits a,b] [--threads N]
 [--kahypar-runs R] [--seeds S] [--effort E] [--tag T]``;
@@ -52,7 +49,6 @@ from araqne.api import _as_circuit
 from araqne.hypergraph import build_hypergraph
 from araqne.packets import find_windows
 from araqne.partitioner import partition_hypergraph
-from araqne.partitioner.cover import km1_after, optimal_sides
 from araqne.partitioner.detach import km1_of_blocks
 from araqne.partitioner.multilevel import detached_search, start_fresh
 
@@ -127,7 +123,7 @@ def main() -> None:
     whg = build_hypergraph(warm, find_windows(warm))
     for wk in (2, 4):
         wcaps = np.full(wk, 16 // wk + 1, dtype=np.int64)
-        wp = partition_hypergraph(whg, wcaps, seed=0, detached_next=True, start_only=True)
+        wp = partition_hypergraph(whg, wcaps, seed=0, start_only=True)
         detached_search(whg, wcaps, wp.part, wp.side, seed=0)
     rows = []
     for name in names:
@@ -143,7 +139,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 fresh = start_fresh(hg, caps, seed=seed, effort=args.effort)
                 ours = partition_hypergraph(hg, caps, seed=seed, effort=args.effort,
-                                            detached_next=True, start_only=True)
+                                            start_only=True)
                 blocks_ours, _ = detached_search(hg, caps, ours.part, ours.side, seed=seed,
                                                  effort=args.effort, fresh=fresh)
                 elapsed = time.perf_counter() - t0
@@ -151,7 +147,6 @@ def main() -> None:
                                                   blocks_ours)))
                 if seed == args.seed:
                     t_ours, ours_km1 = elapsed, seed_km1[0]
-                    side_km1 = km1_after(hg, ours.part, ours.side, k)
             runs = [kahypar_partition(mt, hg, caps, args.seed, args.threads)
                     for _ in range(max(1, args.kahypar_runs))]
             # a run counts only with every block id in range and every QPU within capacity
@@ -162,16 +157,11 @@ def main() -> None:
             if not valid:
                 raise SystemExit(f"{name} at k = {k}: no Mt-KaHyPar run returned a valid "
                                  f"partition")
-            blocks = runs[kms.index(min(valid))][0]
             t_kahypar = float(np.median([t for _, t in runs]))
-            part = blocks[:n].copy()
-            side = optimal_sides(hg, part, k, np.zeros(hg.num_gates, dtype=np.int64))
             row = {"circuit": name, "qubits": n, "k": k, "capacity": int(caps[0]),
                    "pins": int(hg.epin.shape[0]), "araqne_km1": ours_km1,
                    "kahypar_km1": min(valid), "kahypar_km1_runs": kms,
                    "kahypar_invalid_runs": len(kms) - len(valid),
-                   "araqne_side_km1": side_km1,
-                   "kahypar_side_km1": km1_after(hg, part, side, k),
                    "araqne_s": round(t_ours, 4), "kahypar_s": round(t_kahypar, 4),
                    "kahypar_s_runs": [round(t, 4) for _, t in runs]}
             if args.seeds > 1:
@@ -193,14 +183,13 @@ def main() -> None:
         json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     lines = [f"Mt-KaHyPar: best km1 of {args.kahypar_runs} runs (runs listed), median time; "
              f"{args.threads} threads.", "",
-             "| circuit | k | araqne km1 | Mt-KaHyPar km1 (runs) | araqne side-only | Mt-KaHyPar "
-             "side-only | araqne s | Mt-KaHyPar s | verdict |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| circuit | k | araqne km1 | Mt-KaHyPar km1 (runs) | araqne s | Mt-KaHyPar s | "
+             "verdict |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         runs_txt = ", ".join("invalid" if x is None else str(x) for x in r["kahypar_km1_runs"])
         lines.append(f"| {r['circuit']} | {r['k']} | {r['araqne_km1']} | {r['kahypar_km1']} "
-                     f"({runs_txt}) | {r['araqne_side_km1']} | {r['kahypar_side_km1']} | "
-                     f"{r['araqne_s']} | {r['kahypar_s']} | {r['verdict']} |")
+                     f"({runs_txt}) | {r['araqne_s']} | {r['kahypar_s']} | {r['verdict']} |")
     wins = sum(r["verdict"] == "win" for r in rows)
     ties = sum(r["verdict"] == "tie" for r in rows)
     losses = [r for r in rows if r["verdict"] == "LOSS"]

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InfeasibleError
 from .bounds import km1_lower_bound
 from .cover import optimal_sides
-from .detach import detach
+from .detach import detach, detach_refine
 from .parallel import run_all
 from .reduce import reduce_hypergraph
 from .refine import cost_of_counts, fm_pass, fm_pass_large, greedy_flips, pin_counts
@@ -217,10 +217,10 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
         work from any decent start.  Ignored with a ``table``.
     start_only : bool
         The caller needs no more than a start for :func:`.multilevel.detached_search` on an
-        all-to-all network (the static km1 of the Mt-KaHyPar benchmark): :data:`START_SHARE`
-        of the restarts and no recursive-bisection seed.  :func:`araqne.partition` keeps every
+        all-to-all network (the static km1 of the Mt-KaHyPar benchmark): the best of the
+        seeds alone, unrefined (:func:`seed_start`).  :func:`araqne.partition` keeps every
         restart, because its side-only result also competes under communication-qubit limits
-        and seeds the teleportation search.
+        and seeds the teleportation search.  Ignored with a ``table``.
 
     Returns
     -------
@@ -242,12 +242,16 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
         return Partition(np.zeros(n, dtype=np.int64), np.zeros(hg.num_gates, dtype=np.int64), 0)
     if table is None:
         red = reduce_hypergraph(hg)
-        if not red.trivial:
-            best = _search(red.hg, capacities, seed, effort, None, detached_next, start_only)
-            return Partition(best.part, red.lift_side(best.side), best.km1, best.restarts,
-                             best.probed)
-    return _search(hg, capacities, seed, effort, table, detached_next and table is None,
-                   start_only)
+        work = hg if red.trivial else red.hg
+        if start_only:
+            best = seed_start(work, capacities, seed)
+        else:
+            best = _search(work, capacities, seed, effort, None, detached_next)
+        if red.trivial:
+            return best
+        return Partition(best.part, red.lift_side(best.side), best.km1, best.restarts,
+                         best.probed)
+    return _search(hg, capacities, seed, effort, table)
 
 
 RESTART_BATCH = 2
@@ -268,21 +272,8 @@ instead of 0.2 made 4 final km1 worse by up to 0.7%.  It is also the point
 teleportation search (:data:`araqne.api.TELEPORT_SECOND_START`)."""
 
 
-START_SHARE = 0.1
-"""Share of the restarts that :func:`partition_hypergraph` runs with ``start_only``.  With
-this and no recursive-bisection seed, the side-only stage of the 131 Mt-KaHyPar benchmark
-cases took 3.5 s instead of 11.7 s (2 threads; the restarts stopping once they stalled, as
-that benchmark ran them before), and the km1 after the detached search summed to 83,849
-instead of 83,774 (+0.09%).  The detached search does the real work: from a worse start it
-still ends near the same km1.  The cases it decides least are small ones where any search
-finds the best known km1 only in some runs: QAOA on 128 qubits at k = 4 ends at 62 or less
-in 9 of 30 seeds (15 of 30 with every restart; Mt-KaHyPar in 2 of 30 runs, 1 and 7 of 20
-in two other series)."""
-
-
 def _search(hg, capacities: np.ndarray, seed: int, effort: float,
-            table: np.ndarray | None, detached_next: bool = False,
-            start_only: bool = False) -> Partition:
+            table: np.ndarray | None, detached_next: bool = False) -> Partition:
     """The restarts of :func:`partition_hypergraph` on ``hg`` as given.
 
     The starts are refined in batches of :data:`RESTART_BATCH` at once, each with its own
@@ -296,7 +287,7 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
     size = int(hg.epin.shape[0])
     # small hypergraphs are cheap to restart: spend the same work on more tries
     boost = min(16.0, max(1.0, SMALL_PINS / max(size, 1)))
-    restarts = max(1, int(round(4 * effort * boost * (START_SHARE if start_only else 1.0))))
+    restarts = max(1, int(round(4 * effort * boost)))
     large = size > LARGE_PINS
     if large:
         restarts = max(1, int(round(effort)))
@@ -327,7 +318,7 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
     else:
         starts.append(lambda g: linear_seed(n, capacities))
         starts.append(lambda g: fill_seed(n, capacities))
-        if k > 2 and not start_only:
+        if k > 2:
             starts.append(lambda g: bisection_seed(hg, capacities, int(g.integers(1 << 30)),
                                                    effort))
     for r in range(1 if large else 0, restarts):
@@ -362,6 +353,60 @@ def _search(hg, capacities: np.ndarray, seed: int, effort: float,
     best.restarts = ran
     best.probed = probed
     return best
+
+
+SEED_PASSES = 2
+"""Flat k-way FM passes (:func:`.detach.detach_refine`, free gates on any QPU) that rank the
+seeds of :func:`seed_start`.  Unrefined, the fill seed of UCCSD-24 at k = 4 looks best (920
+against METIS's 936) but the V-cycles cannot leave it (920 against 824 from METIS); after two
+passes METIS leads (826 against 920)."""
+
+
+def seed_start(hg, capacities: np.ndarray, seed: int) -> Partition:
+    """A start for :func:`.multilevel.detached_search` from the qubit seeds, each barely
+    refined (``start_only``).
+
+    The seeds are the linear, fill and METIS ones (METIS seeded from ``seed``), each brought
+    within capacity (:func:`.seed.repair_capacity`) and refined by :data:`SEED_PASSES` flat
+    FM passes with free gates on any QPU; the qubits of the first of the lowest km1 are the
+    start, with the free gates on their optimal sides (:func:`.cover.optimal_sides`).  The
+    search's V-cycles refine a start level by level, far more cheaply than the flat
+    side-only passes of :func:`_search` from the same seeds, and end at about the same km1
+    (see ``benchmarks/README.md``, "araqne against Mt-KaHyPar").
+
+    Returns
+    -------
+    Partition
+        Its ``km1`` is the side-only cost of the start, ``restarts`` the number of seeds
+        that fit.
+    """
+    n = hg.num_qubits
+    k = int(capacities.shape[0])
+    caps = capacities.astype(np.int64)
+    ref = _Refiner(hg, capacities)
+    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    groups = np.zeros(vweight.shape[0], dtype=np.int64)
+    metis = int(np.random.default_rng(seed).integers(1 << 30))
+    best, best_km1 = None, -1
+    tried = 0
+    for part in (linear_seed(n, capacities), fill_seed(n, capacities),
+                 metis_seed(hg, capacities, metis)):
+        side = np.zeros(hg.num_gates, dtype=np.int64)
+        if not ref.repair(part, side):
+            continue
+        tried += 1
+        ref.place_gates(part, side)
+        blocks = Partition(part, side, 0).vertex_blocks(hg)
+        km1 = detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps,
+                            blocks, SEED_PASSES, max(100, blocks.shape[0] // 10), groups, 1,
+                            True)
+        if best is None or km1 < best_km1:
+            best, best_km1 = blocks[:n].copy(), km1
+    if best is None:  # the caller checked the total capacity: some seed always fits
+        raise InfeasibleError("no qubit seed fits the capacities")
+    side = np.zeros(hg.num_gates, dtype=np.int64)
+    ref.place_gates(best, side)
+    return Partition(best, side, ref.cost(best, ref.counts(best, side)), tried)
 
 
 def bisection_seed(hg, capacities: np.ndarray, seed: int, effort: float) -> np.ndarray:
