@@ -396,6 +396,40 @@ def test_uncoarsened_search_runs_one_chain_and_stops_at_the_first_cycle_without_
     assert len(refines) == 2
 
 
+def test_one_fresh_partition_runs_as_two_with_half_the_tries_and_refines_in_halves(
+        monkeypatch):
+    """Where the budget gives one fresh partition (about 3,000 pins or more at effort 1), two
+    run side by side with half of :data:`FRESH_TRIES` each, and the best is refined by two
+    chains of half the cycles: no core waits for one long task.  Smaller hypergraphs keep
+    their fresh partitions and full tries."""
+    import araqne.partitioner.multilevel as ml
+    calls = {"tries": [], "cycles": []}
+    partition, refine = ml.multilevel_partition, ml.multilevel_refine
+
+    def counted_partition(*args, **kwargs):
+        calls["tries"].append(kwargs["tries"])
+        return partition(*args, **kwargs)
+
+    def counted_refine(*args, **kwargs):
+        calls["cycles"].append((kwargs["seed"], kwargs["cycles"]))
+        return refine(*args, **kwargs)
+
+    monkeypatch.setattr(ml, "multilevel_partition", counted_partition)
+    monkeypatch.setattr(ml, "multilevel_refine", counted_refine)
+    for name, k, tries in (("cz_fraction_48", 4, [ml.FRESH_TRIES] * 3),
+                           ("qft_64", 4, [ml.FRESH_TRIES // 2] * 2)):
+        _, hg, caps = _suite_case(name, k)
+        calls["tries"].clear()
+        calls["cycles"].clear()
+        p = partition_hypergraph(hg, caps, seed=5, start_only=True)
+        blocks, km1 = ml.detached_search(hg, caps, p.part, p.side, seed=5)
+        assert calls["tries"] == tries
+        cycles, _, chains, _, _ = ml._budget(ml.reduce_hypergraph(hg).hg, k, 1.0)
+        fresh_refines = [c for seed, c in calls["cycles"] if seed in (7, 8)]
+        assert fresh_refines == [(cycles + 1) // 2] * 2
+        assert km1 == km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks)
+
+
 def test_a_stopped_search_gives_up_and_returns_no_result():
     """Fresh partitions that the detached search no longer needs (its start is optimal) are
     stopped between levels (:meth:`FreshPartitions.cancel`): a stopped V-cycle returns -1,

@@ -387,23 +387,26 @@ def seed_start(hg, capacities: np.ndarray, seed: int) -> Partition:
     vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
     groups = np.zeros(vweight.shape[0], dtype=np.int64)
     metis = int(np.random.default_rng(seed).integers(1 << 30))
-    best, best_km1 = None, -1
-    tried = 0
-    for part in (linear_seed(n, capacities), fill_seed(n, capacities),
-                 metis_seed(hg, capacities, metis)):
+    seeds = (lambda: linear_seed(n, capacities), lambda: fill_seed(n, capacities),
+             lambda: metis_seed(hg, capacities, metis))
+
+    def ranked(make) -> tuple[np.ndarray, int] | None:
+        part = make()
         side = np.zeros(hg.num_gates, dtype=np.int64)
         if not ref.repair(part, side):
-            continue
-        tried += 1
+            return None
         ref.place_gates(part, side)
         blocks = Partition(part, side, 0).vertex_blocks(hg)
         km1 = detach_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps,
                             blocks, SEED_PASSES, max(100, blocks.shape[0] // 10), groups, 1,
                             True)
-        if best is None or km1 < best_km1:
-            best, best_km1 = blocks[:n].copy(), km1
-    if best is None:  # the caller checked the total capacity: some seed always fits
+        return blocks[:n].copy(), km1
+
+    fits = [r for r in run_all([partial(ranked, make) for make in seeds]) if r is not None]
+    if not fits:  # the caller checked the total capacity: some seed always fits
         raise InfeasibleError("no qubit seed fits the capacities")
+    best = min(fits, key=lambda r: r[1])[0]
+    tried = len(fits)
     side = np.zeros(hg.num_gates, dtype=np.int64)
     ref.place_gates(best, side)
     return Partition(best, side, ref.cost(best, ref.counts(best, side)), tried)

@@ -618,15 +618,16 @@ def _pack_blocks(vweight, caps, order, noise, free):
 
 def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 4,
                          schemes: tuple = ("pair",), flows: bool = False,
-                         stop: threading.Event | None = None,
+                         stop: threading.Event | None = None, tries: int = 8,
                          ) -> tuple[np.ndarray | None, int]:
     """Best of ``runs`` multilevel partitions from scratch (free gates on any QPU), the
     coarsening ``schemes`` (:data:`SCHEMES`) taken in turn, with minimum-cut placement of the
     free gates at every level when ``flows`` (see :func:`v_cycle`).
 
-    Returns the QPU of every vertex and its km1, or ``(None, -1)`` when no run found a
-    balanced placement (capacities too tight for the coarse clusters) or ``stop`` was set
-    (see :func:`v_cycle`).
+    Each run partitions its coarsest level ``tries`` times (see :func:`v_cycle`).  Returns
+    the QPU of every vertex and its km1, or ``(None, -1)`` when no run found a balanced
+    placement (capacities too tight for the coarse clusters) or ``stop`` was set (see
+    :func:`v_cycle`).
     """
     caps = capacities.astype(np.int64)
     vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
@@ -636,7 +637,7 @@ def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 
         blocks = np.zeros(vweight.shape[0], dtype=np.int64)
         cost = v_cycle(hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight, caps, blocks,
                        rng, fresh=True, scheme=schemes[r % len(schemes)], flows=flows,
-                       stop=stop)
+                       stop=stop, tries=tries)
         if cost >= 0 and (best is None or cost < best_cost):
             best, best_cost = blocks, cost
     return best, best_cost
@@ -774,6 +775,10 @@ km1 over seeds 0 to 39: 64.35 against 63.5 unreduced) but better elsewhere (qaoa
 k = 4: 40.9 against 43.05 over seeds 0 to 19).  With these walks, whose moves may treat the
 layers apart: 63.0 and 40.9, and QAOA-128 at k = 8 88.3 against 89.95.  The same walks on
 the reduced hypergraph gave 63.1 at k = 4 (seeds 0 to 19, against 62.75)."""
+
+FRESH_TRIES = 8
+"""Starts of a fresh partition's coarsest level (:func:`v_cycle`); a lone fresh partition
+becomes two with half the tries each, side by side."""
 
 FRESH_SCHEMES = ("cluster",)
 """Coarsening schemes of the fresh partitions of :func:`detached_search` (V-cycles use all of
@@ -929,9 +934,9 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     return best, int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, best))
 
 
-def _budget(hg, k: int, effort: float) -> tuple[int, int, int, int]:
-    """V-cycles of a refinement, V-cycles per chain, chains and fresh partitions of the
-    search on ``hg`` (reduced)."""
+def _budget(hg, k: int, effort: float) -> tuple[int, int, int, int, int]:
+    """V-cycles of a refinement, V-cycles per chain, chains, fresh partitions and the tries
+    of each at its coarsest level, of the search on ``hg`` (reduced)."""
     size = int(hg.epin.shape[0])
     cycles = max(1, int(round(4 * effort * min(1.0, CYCLE_PINS / max(size, 1)))))
     chains = max(1, int(round(effort * min(CHAINS, max(1.0, CHAIN_PINS / max(size, 1))))))
@@ -942,26 +947,25 @@ def _budget(hg, k: int, effort: float) -> tuple[int, int, int, int]:
     elif chains == 1:
         # two chains side by side, each with half the cycles, take half the time
         chains, chain_cycles = 2, max(1, (cycles + 1) // 2)
+    tries = FRESH_TRIES
     if size > FRESH_LIMIT:
         runs = 0
-    return cycles, chain_cycles, chains, runs
+    elif runs == 1:
+        # two side by side, each with half the tries, take half the time
+        runs, tries = 2, FRESH_TRIES // 2
+    return cycles, chain_cycles, chains, runs, tries
 
 
 def _fresh_tasks(hg, capacities: np.ndarray, seed: int, effort: float,
                  stop: threading.Event | None = None) -> list:
-    """The fresh multilevel partitions of the search on ``hg`` (reduced), as tasks; a lone
-    one is refined in its own task, of several the best is refined once all have ended
-    (by :func:`_search_from`)."""
-    cycles, _, _, runs = _budget(hg, int(capacities.shape[0]), effort)
+    """The fresh multilevel partitions of the search on ``hg`` (reduced), as tasks; the best
+    is refined once all have ended (by :func:`_search_from`)."""
+    _, _, _, runs, tries = _budget(hg, int(capacities.shape[0]), effort)
 
     def fresh(r: int):
         scheme = FRESH_SCHEMES[r % len(FRESH_SCHEMES)]
-        blocks, cost = multilevel_partition(hg, capacities, seed=seed + 1 + 2 * r, runs=1,
-                                            schemes=(scheme,), flows=True, stop=stop)
-        if blocks is None or runs > 1:
-            return blocks, cost
-        return multilevel_refine(hg, capacities, blocks, seed=seed + 2, cycles=cycles,
-                                 schemes=SCHEMES, flows=True, stop=stop)
+        return multilevel_partition(hg, capacities, seed=seed + 1 + 2 * r, runs=1,
+                                    schemes=(scheme,), flows=True, stop=stop, tries=tries)
 
     return [partial(fresh, r) for r in range(runs)]
 
@@ -972,7 +976,7 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
     ``start``: V-cycle chains, fresh multilevel partitions (``pending``, the tasks of
     :class:`FreshPartitions` when started ahead), then tabu search."""
     k = int(capacities.shape[0])
-    cycles, chain_cycles, chains, runs = _budget(hg, k, effort)
+    cycles, chain_cycles, chains, _, _ = _budget(hg, k, effort)
 
     def chain(c: int):
         return multilevel_refine(hg, capacities, start, seed=seed + 101 * c,
@@ -983,11 +987,18 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
         pending = start_all(_fresh_tasks(hg, capacities, seed, effort))
     results = run_all([partial(chain, c) for c in range(chains)])
     made = [result for result in pending.results() if result[0] is not None]
-    if runs > 1 and made:
+    if made:
+        # the best fresh partition's cycles run as two chains side by side (one where
+        # cycles use no random numbers), so that no core waits for one long refinement
         blocks, _ = min(made, key=lambda result: result[1])
-        made = [multilevel_refine(hg, capacities, blocks, seed=seed + 2, cycles=cycles,
-                                  schemes=SCHEMES, flows=True)]
-    results += made
+        halves = 1 if hg.num_qubits + hg.num_gates <= coarsest_vertices(k) else 2
+
+        def refine(h: int):
+            return multilevel_refine(hg, capacities, blocks, seed=seed + 2 + h,
+                                     cycles=max(1, (cycles + halves - 1) // halves),
+                                     schemes=SCHEMES, flows=True)
+
+        results += run_all([partial(refine, h) for h in range(halves)])
     best, best_cost = None, -1
     for trial, cost in results:
         if trial is not None and (best is None or cost < best_cost):
