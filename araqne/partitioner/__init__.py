@@ -218,7 +218,8 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     start_only : bool
         The caller needs no more than a start for :func:`.multilevel.detached_search` on an
         all-to-all network (the static km1 of the Mt-KaHyPar benchmark): the best of the
-        seeds alone, unrefined (:func:`seed_start`).  :func:`araqne.partition` keeps every
+        linear, fill and METIS seeds after a few FM passes, and no side-only restart
+        (:func:`seed_start`).  :func:`araqne.partition` keeps every
         restart, because its side-only result also competes under communication-qubit limits
         and seeds the teleportation search.  Ignored with a ``table``.
 
