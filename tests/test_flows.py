@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import networkx as nx
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,8 +14,9 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 from araqne.hypergraph import build_hypergraph
 from araqne.packets import find_windows
 from araqne.partitioner.cover import _csr, _konig, _max_matching
-from araqne.partitioner.detach import (_best_move, _pair_flow, block_counts, detach_refine,
-                                       flow_refine, home_gates, km1_of_blocks)
+from araqne.partitioner.detach import (_best_move, _max_flow, _pair_flow, block_counts,
+                                       detach_refine, flow_refine, home_gates, km1_of_blocks,
+                                       residual_network)
 from araqne.partitioner.multilevel import cluster_in_blocks, grow_blocks
 
 from helpers import random_circuit
@@ -34,6 +36,49 @@ def _setup(seed: int, n: int, m: int, k: int):
 
 def _km1(hg, k, blocks):
     return int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks))
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 10_000), nn=st.integers(2, 12), m=st.integers(0, 40))
+def test_max_flow_and_its_source_side_match_networkx(seed, nn, m):
+    """Dinic's flow (with its first scan of paths s -> u -> t) has networkx's value, stops
+    once it reaches a limit below it, and leaves the nodes that networkx's maximum flow
+    leaves reachable from the source (the same for every maximum flow): the side
+    :func:`_pair_flow` moves the gates by."""
+    rng = np.random.default_rng(seed)
+    tail = rng.integers(0, nn, m)
+    head = rng.integers(0, nn, m)
+    keep = tail != head
+    tail, head = tail[keep].astype(np.int64), head[keep].astype(np.int64)
+    fwd = rng.integers(0, 6, tail.shape[0]).astype(np.int64)
+    back = np.where(rng.random(tail.shape[0]) < 0.3, fwd, 0).astype(np.int64)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(nn))
+    for u, v, c in itertools.chain(zip(tail, head, fwd), zip(head, tail, back)):
+        if graph.has_edge(int(u), int(v)):
+            graph[int(u)][int(v)]["capacity"] += int(c)
+        else:
+            graph.add_edge(int(u), int(v), capacity=int(c))
+    value, flow = nx.maximum_flow(graph, 0, 1)
+    residual = nx.DiGraph([(u, v) for u, v, c in graph.edges(data="capacity")
+                           if c > flow[u][v]] + [(v, u) for u, v in graph.edges
+                                                if flow[u][v] > 0])
+    residual.add_node(0)
+    source_side = nx.descendants(residual, 0) | {0}
+    aptr, ahead, acap, arev = residual_network(nn, tail.shape[0], tail, head, fwd, back)
+    assert _max_flow(nn, 0, 1, aptr, ahead, acap, arev, 1 << 40) == value
+    reach, todo = {0}, [0]
+    while todo:
+        u = todo.pop()
+        for i in range(aptr[u], aptr[u + 1]):
+            if acap[i] > 0 and int(ahead[i]) not in reach:
+                reach.add(int(ahead[i]))
+                todo.append(int(ahead[i]))
+    assert reach == source_side
+    if value > 0:
+        limit = int(rng.integers(1, value + 1))
+        aptr, ahead, acap, arev = residual_network(nn, tail.shape[0], tail, head, fwd, back)
+        assert limit <= _max_flow(nn, 0, 1, aptr, ahead, acap, arev, limit) <= value
 
 
 @settings(max_examples=40, deadline=None)
