@@ -204,9 +204,10 @@ def test_detach_never_makes_the_emitted_count_worse():
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 9), m=st.integers(1, 40),
        k=st.integers(2, 4), moves=st.integers(1, 12))
 def test_edge_moved_names_every_pin_whose_gain_changed(seed, n, m, k, moves):
-    """FM requeues only the pins :func:`_edge_moved` names: every pin when it says so, else
-    the one pin left alone on the source QPU and the one no longer alone on the target.  The
-    updated caches equal the caches recomputed from scratch, and no other pin's changed."""
+    """Tabu re-keys only the pins :func:`_edge_moved` names: every pin when it says so, else
+    the one pin left alone on the source QPU and the one no longer alone on the target (FM
+    requeues the subset whose gain rose).  The updated caches equal the caches recomputed
+    from scratch, and no other pin's changed."""
     rng, circ, pk, hg, caps = _setup(seed, n, m, k)
     blocks = _random_blocks(rng, hg, caps)
     nv = blocks.shape[0]

@@ -115,6 +115,27 @@ def test_tasks_started_ahead_run_beside_the_callers_own(monkeypatch):
     assert pending.results() == [True, 7]
 
 
+def test_the_pool_runs_the_callers_tasks_before_those_started_ahead():
+    """An idle worker takes a waiting task of :func:`run_all` before any of
+    :func:`start_all`, whatever the order they came in; a cancelled waiting task never runs."""
+    from araqne.partitioner.parallel import _Pool
+
+    pool = _Pool(1)
+    release = threading.Event()
+    order = []
+    busy = pool.submit(lambda: release.wait(60))
+    early = pool.submit(lambda: order.append("ahead"), ahead=True)
+    dropped = pool.submit(lambda: order.append("dropped"), ahead=True)
+    assert dropped.cancel()
+    now = pool.submit(lambda: order.append("caller"))
+    release.set()
+    assert busy.result(timeout=60) is True
+    now.result(timeout=60)
+    early.result(timeout=60)
+    assert order == ["caller", "ahead"]
+    pool.close()
+
+
 def test_tasks_started_ahead_wait_for_their_results_on_one_thread(monkeypatch):
     """On one worker, or inside :func:`serial`, :func:`start_all` starts nothing: the tasks
     run in the calling thread when their results are asked for (so CPU timings of one thread

@@ -17,7 +17,7 @@ runs) then fills the cores that the caller's own serial steps and uneven batches
 Both kinds share one pool of :func:`workers` threads, whose idle threads take the caller's
 tasks first and tasks started ahead only when none wait: the caller's tasks never queue behind
 them, and no more threads than cores compete (a second pool for the tasks started ahead ran
-four threads on two cores, and the 131 Mt-KaHyPar benchmark cases took about 6% longer).  Its
+four threads on two cores, and the 131 Mt-KaHyPar benchmark cases took 3 to 6% longer).  Its
 results are collected later, in task order, so they too never depend on the thread count.
 """
 
@@ -200,9 +200,9 @@ def start_all(tasks: list[Callable[[], T]], start: bool = True) -> Pending[T]:
     """Start independent ``tasks`` and return at once.
 
     They run on threads of the pool left idle by :func:`run_all`'s tasks, which always go
-    first, so the caller's own tasks meanwhile do not queue behind these.  On one worker, inside a task or :func:`serial`, or
-    when not ``start`` (the caller expects not to need them), nothing starts:
-    :meth:`Pending.results` then runs the tasks in the calling thread.
+    first, so the caller's own tasks meanwhile do not queue behind these.  On one worker,
+    inside a task or :func:`serial`, or when not ``start`` (the caller expects not to need
+    them), nothing starts: :meth:`Pending.results` then runs the tasks in the calling thread.
     """
     size = workers()
     if not start or size <= 1 or not tasks or getattr(_local, "busy", False):
