@@ -431,6 +431,29 @@ def test_one_fresh_partition_runs_as_two_with_half_the_tries_and_refines_in_halv
         assert km1 == km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks)
 
 
+def test_fresh_tries_shrink_with_effort_but_not_on_hypergraphs_too_small_to_coarsen():
+    """Below effort 1 a coarsened hypergraph's fresh partitions take fewer coarsest-level
+    tries (at least :data:`FRESH_TRIES_MIN`); one too small to coarsen keeps at least
+    :data:`FRESH_FLAT_STARTS` starts in all, whatever the effort, and at effort 0.3 reaches
+    cp_fraction_32's 50 e-bits at k = 2 (Mt-KaHyPar: 51; 2 x 4 starts gave 52)."""
+    import araqne.partitioner.multilevel as ml
+    _, hg, caps = _suite_case("qft_64", 4)
+    red = ml.reduce_hypergraph(hg).hg
+    assert red.num_qubits + red.num_gates > ml.coarsest_vertices(4)
+    assert ml._budget(red, 4, 1.0)[3:] == (2, ml.FRESH_TRIES // 2)
+    assert ml._budget(red, 4, 0.3)[3:] == (2, ml.FRESH_TRIES_MIN)
+    _, hg, caps = _suite_case("cp_fraction_32", 2)
+    red = ml.reduce_hypergraph(hg).hg
+    assert red.num_qubits + red.num_gates <= ml.coarsest_vertices(2)
+    for effort in (0.1, 0.3, 1.0):
+        runs, tries = ml._budget(red, 2, effort)[3:]
+        assert runs * tries >= ml.FRESH_FLAT_STARTS
+    p = partition_hypergraph(hg, caps, seed=0, effort=0.3, start_only=True)
+    blocks, km1 = ml.detached_search(hg, caps, p.part, p.side, seed=0, effort=0.3)
+    assert km1 == km1_of_blocks(2, hg.eptr, hg.epin, hg.eweight, blocks)
+    assert km1 <= 50
+
+
 def test_a_stopped_search_gives_up_and_returns_no_result():
     """Fresh partitions that the detached search no longer needs (its start is optimal) are
     stopped between levels (:meth:`FreshPartitions.cancel`): a stopped V-cycle returns -1,

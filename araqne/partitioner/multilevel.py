@@ -784,6 +784,16 @@ FRESH_TRIES = 8
 """Starts of a fresh partition's coarsest level (:func:`v_cycle`); a lone fresh partition
 becomes two with half the tries each, side by side."""
 
+FRESH_TRIES_MIN = 2
+"""Starts of a fresh partition's coarsest level at least: below effort 1 the tries shrink with
+it (on a coarsened hypergraph, whose coarsest level holds most of the pins, they are most of a
+fresh partition's time)."""
+
+FRESH_FLAT_STARTS = 16
+"""Starts of all the fresh partitions of a hypergraph too small to coarsen
+(:func:`coarsest_vertices`) at least, whatever the effort: there a start costs about a
+millisecond, and the best of few often misses the optimum (cp_fraction_32 at k = 2)."""
+
 FRESH_SCHEMES = ("cluster",)
 """Coarsening schemes of the fresh partitions of :func:`detached_search` (V-cycles use all of
 :data:`SCHEMES`).  Fresh "pair" partitions won alone on 4 of 131 benchmark cases, each time by
@@ -957,6 +967,10 @@ def _budget(hg, k: int, effort: float) -> tuple[int, int, int, int, int]:
     elif runs == 1:
         # two side by side, each with half the tries, take half the time
         runs, tries = 2, FRESH_TRIES // 2
+    if hg.num_qubits + hg.num_gates > coarsest_vertices(k):
+        tries = max(FRESH_TRIES_MIN, int(round(tries * min(1.0, effort))))
+    elif runs and runs * tries < FRESH_FLAT_STARTS:
+        runs = -(-FRESH_FLAT_STARTS // tries)
     return cycles, chain_cycles, chains, runs, tries
 
 
