@@ -136,6 +136,33 @@ def test_the_pool_runs_the_callers_tasks_before_those_started_ahead():
     pool.close()
 
 
+def test_the_callers_own_started_tasks_go_before_those_started_ahead(monkeypatch):
+    """``start_all(..., first=True)`` queues the caller's own tasks, collected later: idle
+    workers take them before tasks started ahead earlier, and their results come back in
+    task order."""
+    monkeypatch.setenv("ARAQNE_THREADS", "2")
+    release = threading.Event()
+    order = []
+    lock = threading.Lock()
+
+    def note(name):
+        def task():
+            release.wait(60)
+            with lock:
+                order.append(name)
+            return name
+        return task
+
+    blockers = start_all([lambda: release.wait(60)] * 2, first=True)
+    ahead = start_all([note("ahead")])
+    mine = start_all([note("mine 0"), note("mine 1")], first=True)
+    release.set()
+    assert blockers.results() == [True, True]
+    assert mine.results() == ["mine 0", "mine 1"]
+    assert ahead.results() == ["ahead"]
+    assert order.index("ahead") == 2
+
+
 def test_tasks_started_ahead_wait_for_their_results_on_one_thread(monkeypatch):
     """On one worker, or inside :func:`serial`, :func:`start_all` starts nothing: the tasks
     run in the calling thread when their results are asked for (so CPU timings of one thread

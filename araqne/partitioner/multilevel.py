@@ -1000,11 +1000,13 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
         return multilevel_refine(hg, capacities, start, seed=seed + 101 * c,
                                  cycles=chain_cycles, schemes=SCHEMES, flows=True)
 
-    # the chains and the fresh partitions are independent: they run side by side
+    # the chains and the fresh partitions are independent: they run side by side, and the
+    # best fresh partition's refinement queues behind the chains, not after them
     if pending is None:
         pending = start_all(_fresh_tasks(hg, capacities, seed, effort))
-    results = run_all([partial(chain, c) for c in range(chains)])
+    chained = start_all([partial(chain, c) for c in range(chains)], first=True)
     made = [result for result in pending.results() if result[0] is not None]
+    refined = None
     if made:
         # the best fresh partition's cycles run as two chains side by side (one where
         # cycles use no random numbers), so that no core waits for one long refinement
@@ -1016,7 +1018,8 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
                                      cycles=max(1, (cycles + halves - 1) // halves),
                                      schemes=SCHEMES, flows=True)
 
-        results += run_all([partial(refine, h) for h in range(halves)])
+        refined = start_all([partial(refine, h) for h in range(halves)], first=True)
+    results = chained.results() + (refined.results() if refined is not None else [])
     best, best_cost = None, -1
     for trial, cost in results:
         if trial is not None and (best is None or cost < best_cost):

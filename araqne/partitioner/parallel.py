@@ -196,16 +196,20 @@ class Pending(Generic[T]):
         self._futures = []
 
 
-def start_all(tasks: list[Callable[[], T]], start: bool = True) -> Pending[T]:
+def start_all(tasks: list[Callable[[], T]], start: bool = True,
+              first: bool = False) -> Pending[T]:
     """Start independent ``tasks`` and return at once.
 
     They run on threads of the pool left idle by :func:`run_all`'s tasks, which always go
-    first, so the caller's own tasks meanwhile do not queue behind these.  On one worker,
-    inside a task or :func:`serial`, or when not ``start`` (the caller expects not to need
-    them), nothing starts: :meth:`Pending.results` then runs the tasks in the calling thread.
+    first, so the caller's own tasks meanwhile do not queue behind these; with ``first`` they
+    are the caller's own tasks (queued as :func:`run_all`'s are), which the caller collects
+    later so that it can queue more before they end (no core idles at a barrier between two
+    batches that do not depend on each other).  On one worker, inside a task or
+    :func:`serial`, or when not ``start`` (the caller expects not to need them), nothing
+    starts: :meth:`Pending.results` then runs the tasks in the calling thread.
     """
     size = workers()
     if not start or size <= 1 or not tasks or getattr(_local, "busy", False):
         return Pending(tasks, None)
     pool = _get_pool(size)
-    return Pending(tasks, [pool.submit(task, ahead=True) for task in tasks])
+    return Pending(tasks, [pool.submit(task, ahead=not first) for task in tasks])
