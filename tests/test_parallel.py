@@ -141,26 +141,28 @@ def test_the_callers_own_started_tasks_go_before_those_started_ahead(monkeypatch
     workers take them before tasks started ahead earlier, and their results come back in
     task order."""
     monkeypatch.setenv("ARAQNE_THREADS", "2")
-    release = threading.Event()
-    order = []
-    lock = threading.Lock()
+    release, proceed = threading.Event(), threading.Event()
+    running = threading.Semaphore(0)
+    ahead_ran = threading.Event()
 
-    def note(name):
+    def mine(name):
         def task():
-            release.wait(60)
-            with lock:
-                order.append(name)
+            running.release()
+            proceed.wait(60)
             return name
         return task
 
     blockers = start_all([lambda: release.wait(60)] * 2, first=True)
-    ahead = start_all([note("ahead")])
-    mine = start_all([note("mine 0"), note("mine 1")], first=True)
+    ahead = start_all([lambda: ahead_ran.set() or "ahead"])
+    own = start_all([mine("mine 0"), mine("mine 1")], first=True)
     release.set()
+    # both workers now hold the caller's tasks: the one started ahead still waits
+    assert running.acquire(timeout=60) and running.acquire(timeout=60)
+    assert not ahead_ran.is_set()
+    proceed.set()
     assert blockers.results() == [True, True]
-    assert mine.results() == ["mine 0", "mine 1"]
+    assert own.results() == ["mine 0", "mine 1"]
     assert ahead.results() == ["ahead"]
-    assert order.index("ahead") == 2
 
 
 def test_tasks_started_ahead_wait_for_their_results_on_one_thread(monkeypatch):
