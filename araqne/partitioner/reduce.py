@@ -235,8 +235,23 @@ def twin_gates(n: int, ng: int, eptr: np.ndarray, epin: np.ndarray, eweight: np.
     eorder = with_edges[np.lexsort((ehash[with_edges], ecomp[with_edges]))]
     cptr = np.zeros(ng + 1, dtype=np.int64)
     np.cumsum(np.bincount(ecomp[with_edges], minlength=ng), out=cptr[1:])
-    _pair_twins(n, eptr, epin, eweight.astype(np.int64), label, lead[follow], cand[follow],
-                gptr, order.astype(np.int64), cptr, eorder.astype(np.int64), rep)
+    heads, members = lead[follow], cand[follow]
+    group = (np.cumsum(starts) - 1)[follow]
+    weights, gates, edges = eweight.astype(np.int64), order.astype(np.int64), \
+        eorder.astype(np.int64)
+    while members.shape[0]:
+        _pair_twins(n, eptr, epin, weights, label, heads, members, gptr, gates, cptr, edges,
+                    rep)
+        # a member that is no twin of its group's lead (hashes that collided) may still be
+        # one of another member's: the first of those left leads them in the next round
+        gate = order[gptr[members]]  # any gate of the member: all of them merged or none
+        left = rep[gate] == gate
+        members, group = members[left], group[left]
+        if not members.shape[0]:
+            break
+        new = np.concatenate([[True], group[1:] != group[:-1]])
+        heads = members[np.flatnonzero(new)[np.cumsum(new) - 1]]
+        heads, members, group = heads[~new], members[~new], group[~new]
     return rep
 
 
