@@ -711,8 +711,8 @@ FRESH_PINS = 2_000
 per unit of effort, at least one.  At 2,000 rather than 4,000 (fewer partitions between 500
 and about 2,700 pins; elsewhere both give the same count), paired runs of the 131
 Mt-KaHyPar benchmark cases at seeds 0 to 2 took 7.5% less CPU time for a km1 sum of 251,961
-instead of 251,959, none newly worse than Mt-KaHyPar's best of 3 (``FRESH_MAX`` 2 as well: 8.7% less, but QAOA-128 at k = 4 lost at
-seed 2)."""
+instead of 251,959, none newly worse than Mt-KaHyPar's best of 3 (``FRESH_MAX`` 2 as well:
+8.7% less, but QAOA-128 at k = 4 lost at seed 2)."""
 
 FRESH_MAX = 4
 

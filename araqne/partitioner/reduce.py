@@ -143,9 +143,9 @@ def _gate_components(n, ng, eptr, epin, eweight, label):
 @njit(cache=True, nogil=True)
 def _pair_twins(n, eptr, epin, eweight, label, heads, members, gptr, gates, cptr, cedges,
                 rep):
-    """Check every candidate pairing of a component (``members[i]``) with its group's first
-    (``heads[i]``) pin by pin, and where it holds point the member's gates at their twins
-    (``rep``).
+    """Check every candidate pairing of a component (``members[i]``) with its head
+    (``heads[i]``, the first of its candidate group still unmerged) pin by pin, and where it
+    holds point the member's gates at their twins (``rep``).
 
     ``gates[gptr[c]:gptr[c+1]]`` are the gates of component ``c`` sorted by label, and
     ``cedges[cptr[c]:cptr[c+1]]`` its hyperedges sorted by hash.
@@ -237,19 +237,19 @@ def twin_gates(n: int, ng: int, eptr: np.ndarray, epin: np.ndarray, eweight: np.
     np.cumsum(np.bincount(ecomp[with_edges], minlength=ng), out=cptr[1:])
     heads, members = lead[follow], cand[follow]
     group = (np.cumsum(starts) - 1)[follow]
-    weights, gates, edges = eweight.astype(np.int64), order.astype(np.int64), \
-        eorder.astype(np.int64)
+    weights = eweight.astype(np.int64)
+    gates = order.astype(np.int64)
+    edges = eorder.astype(np.int64)
     while members.shape[0]:
         _pair_twins(n, eptr, epin, weights, label, heads, members, gptr, gates, cptr, edges,
                     rep)
-        # a member that is no twin of its group's lead (hashes that collided) may still be
-        # one of another member's: the first of those left leads them in the next round
-        gate = order[gptr[members]]  # any gate of the member: all of them merged or none
+        # a member that is no twin of its head (hashes that collided) may still be one of
+        # another member's: the first of those left in a group leads them in the next round
+        gate = gates[gptr[members]]  # any gate of the member: all of them merged or none
         left = rep[gate] == gate
         members, group = members[left], group[left]
-        if not members.shape[0]:
-            break
-        new = np.concatenate([[True], group[1:] != group[:-1]])
+        new = np.ones(group.shape[0], dtype=bool)
+        new[1:] = group[1:] != group[:-1]
         heads = members[np.flatnonzero(new)[np.cumsum(new) - 1]]
         heads, members, group = heads[~new], members[~new], group[~new]
     return rep
