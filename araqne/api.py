@@ -550,7 +550,8 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
     fresh = start_fresh(hg, caps, seed=seed, effort=effort) if detaching else None
     try:
         part = partition_hypergraph(hg, caps, seed=seed, effort=effort, table=table,
-                                    detached_next=detaching)
+                                    detached_next=detaching,
+                                    reduction=fresh.reduction if fresh is not None else None)
     except BaseException:
         if fresh is not None:
             fresh.cancel()
@@ -568,7 +569,9 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
 
     def side_only_in_full() -> PartitionResult:
         # every restart, where the probe of ``detached_next`` skipped them
-        return result_of(partition_hypergraph(hg, caps, seed=seed, effort=effort))
+        return result_of(partition_hypergraph(
+            hg, caps, seed=seed, effort=effort,
+            reduction=fresh.reduction if fresh is not None else None))
 
     result = result_of(part)
     plain = result

@@ -139,7 +139,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 fresh = start_fresh(hg, caps, seed=seed, effort=args.effort)
                 ours = partition_hypergraph(hg, caps, seed=seed, effort=args.effort,
-                                            start_only=True)
+                                            start_only=True, reduction=fresh.reduction)
                 blocks_ours, _ = detached_search(hg, caps, ours.part, ours.side, seed=seed,
                                                  effort=args.effort, fresh=fresh)
                 elapsed = time.perf_counter() - t0

@@ -277,3 +277,23 @@ def test_searches_over_twin_layers_report_what_the_original_costs(seed, n, m, re
     blocks, km1 = detached_search(hg, caps, p.part, p.side, seed=seed, effort=0.25)
     assert _km1(hg, k, blocks) == km1 <= p.km1
     assert (np.bincount(blocks[:n], weights=hg.vweight, minlength=k) <= caps).all()
+
+
+def test_partition_hypergraph_takes_the_callers_reduction_and_only_of_its_hypergraph():
+    """A reduction passed in (the detached search's, computed once) gives the partition that
+    the partitioner's own reduction gives; one of another hypergraph is refused."""
+    import pytest
+
+    _, hg = _hypergraph(1, 8, 60)
+    caps = np.full(3, 3, dtype=np.int64)
+    red = reduce_hypergraph(hg)
+    assert not red.trivial  # pendant gates: the partitioner works on the reduction
+    for start_only in (False, True):
+        own = partition_hypergraph(hg, caps, seed=3, start_only=start_only)
+        given_red = partition_hypergraph(hg, caps, seed=3, start_only=start_only,
+                                         reduction=red)
+        assert (own.part == given_red.part).all() and (own.side == given_red.side).all()
+        assert own.km1 == given_red.km1
+    _, other = _hypergraph(2, 8, 60)
+    with pytest.raises(ValueError, match="another hypergraph"):
+        partition_hypergraph(other, caps, seed=0, reduction=red)

@@ -18,7 +18,7 @@ from .bounds import km1_lower_bound
 from .cover import optimal_sides
 from .detach import detach, detach_refine
 from .parallel import run_all
-from .reduce import reduce_hypergraph
+from .reduce import Reduction, reduce_hypergraph
 from .refine import cost_of_counts, fm_pass, fm_pass_large, greedy_flips, pin_counts
 from .seed import (fill_seed, graph_cut, linear_seed, metis_seed, random_seed,
                    repair_capacity)
@@ -187,7 +187,8 @@ to 230.6 e-bits (mean of 5), for 0.7 s more per circuit."""
 
 def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: float = 1.0,
                          table: np.ndarray | None = None,
-                         detached_next: bool = False, start_only: bool = False) -> Partition:
+                         detached_next: bool = False, start_only: bool = False,
+                         reduction: Reduction | None = None) -> Partition:
     """Find a low-e-bit partition of ``hg`` into QPUs of the given capacities.
 
     Parameters
@@ -222,6 +223,10 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
         (:func:`seed_start`).  :func:`araqne.partition` keeps every
         restart, because its side-only result also competes under communication-qubit limits
         and seeds the teleportation search.  Ignored with a ``table``.
+    reduction : Reduction, optional
+        ``reduce_hypergraph(hg)`` when the caller has it already (the detached search's
+        :attr:`.multilevel.FreshPartitions.reduction`), so that it is not computed twice;
+        ignored with a ``table``.
 
     Returns
     -------
@@ -231,6 +236,8 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     ------
     InfeasibleError
         When the qubits do not fit in the total capacity.
+    ValueError
+        When ``reduction`` is not that of ``hg``.
     """
     n = hg.num_qubits
     k = int(capacities.shape[0])
@@ -242,7 +249,9 @@ def partition_hypergraph(hg, capacities: np.ndarray, seed: int = 0, effort: floa
     if k == 1 or n == 0:
         return Partition(np.zeros(n, dtype=np.int64), np.zeros(hg.num_gates, dtype=np.int64), 0)
     if table is None:
-        red = reduce_hypergraph(hg)
+        red = reduction if reduction is not None else reduce_hypergraph(hg)
+        if red.original is not hg:
+            raise ValueError("the reduction given is of another hypergraph")
         work = hg if red.trivial else red.hg
         if start_only:
             best = seed_start(work, capacities, seed)
