@@ -735,11 +735,13 @@ UCCSD-24), every km1 of the 131 Mt-KaHyPar benchmark cases stayed the same at se
 and the detached stage of the 13 circuits with the largest hypergraphs took 18.9 s of CPU time
 instead of 20.4 and 21.2 s (one thread).  At 15,000, 3 km1 got worse, by up to 1.6%."""
 
-CYCLE_PINS = 25_000
+CYCLE_PINS = 5_000
 """V-cycles per chain of :func:`detached_search`: ``4 * effort``, times ``CYCLE_PINS / pins``
-above that many pins (a chain stops anyway after two cycles without gain).  Every km1 of the
-131 Mt-KaHyPar benchmark cases stayed the same; the detached stage of the 15 above 20,000
-pins took 2.9 and 2.7 s instead of 3.1 and 3.8 s (one thread, alternated runs)."""
+above that many pins (a chain stops anyway after two cycles without gain).  At 5,000 rather
+than 25,000, alternated runs of the 131 Mt-KaHyPar benchmark cases (two threads, seeds 0 to
+2) took 0.89 of the wall time (0.92 at 10,000, with the same km1 everywhere below 20,000
+pins); the km1 sum rose from 251,968 to 252,018 (+0.02%), on cp_fraction_256 (4 runs, by up
+to 0.15%) and QFT-128 at k = 4, seed 1 (124 to 127; Mt-KaHyPar's best 130)."""
 
 FRESH_LIMIT = 20_000
 """Above this many pins :func:`detached_search` builds no fresh multilevel partition: there
