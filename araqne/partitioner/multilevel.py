@@ -258,6 +258,16 @@ fresh partitions and V-cycles use both (a portfolio, as KaHyPar's initial partit
 """
 
 
+CUT_LEVELS = 2
+"""Finest levels of a :func:`v_cycle` whose free vertices are placed by minimum cuts after FM
+(with ``flows``; the coarsest level is always cut).  Cuts at every level took 1.11 times the
+wall time over the 131 Mt-KaHyPar benchmark cases (two threads, seeds 0 to 2, alternated
+runs) for a km1 sum 0.02% lower (251,916 against 251,968 with the finest level alone).  The
+finest alone gave QFT-64 at k = 4 63 e-bits in ``benchmarks/bench_techniques.py`` instead of
+60; the finest two give 60 again, for 1.02 times the wall time of the finest alone and the
+same km1 sum (11 runs better, 18 worse by a few e-bits)."""
+
+
 def coarsest_vertices(k: int) -> int:
     """Default size of :func:`v_cycle`'s coarsest level on ``k`` QPUs.  A hypergraph of at
     most this many vertices is not coarsened at all: its V-cycles are plain refinements,
@@ -302,10 +312,8 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
         Coarsening scheme, one of :data:`SCHEMES`.
     flows : bool
         Also place the free vertices by minimum cuts (:func:`.detach.flow_refine`) after FM
-        at the coarsest level (every start) and the finest; the levels between get FM alone.
-        Cuts at the levels between as well took 1.11 times the wall time over the 131
-        Mt-KaHyPar benchmark cases (two threads, seeds 0 to 2, alternated runs) for a km1
-        sum 0.02% lower (251,916 against 251,968; 15 runs better, 8 worse).
+        at the coarsest level (every start) and the :data:`CUT_LEVELS` finest; the levels
+        between get FM alone.
     stop : threading.Event, optional
         Checked before every level and start: once set, the cycle gives up (its caller no
         longer needs the result).
@@ -377,7 +385,7 @@ def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks:
             return -1
         fine_blocks[:] = cur_blocks[cluster]
         cost = _refine_level(k, fine, caps, fine_blocks, passes, ngroups, flows,
-                             cuts=depth == len(levels) - 1)
+                             cuts=depth >= len(levels) - CUT_LEVELS)
         cur_blocks = fine_blocks
     return int(cost)
 
@@ -627,7 +635,8 @@ def multilevel_partition(hg, capacities: np.ndarray, seed: int = 0, runs: int = 
                          ) -> tuple[np.ndarray | None, int]:
     """Best of ``runs`` multilevel partitions from scratch (free gates on any QPU), the
     coarsening ``schemes`` (:data:`SCHEMES`) taken in turn, with minimum-cut placement of the
-    free gates at the coarsest and finest levels when ``flows`` (see :func:`v_cycle`).
+    free gates at the coarsest level and the finest (:data:`CUT_LEVELS`) when ``flows`` (see
+    :func:`v_cycle`).
 
     Each run partitions its coarsest level ``tries`` times (see :func:`v_cycle`).  Returns
     the QPU of every vertex and its km1, or ``(None, -1)`` when no run found a balanced
@@ -682,8 +691,8 @@ def multilevel_refine(hg, capacities: np.ndarray, blocks: np.ndarray, seed: int 
     schemes : tuple of str
         Coarsening schemes, in turn.
     flows : bool
-        Minimum-cut placement of the free gates at the coarsest and finest levels (see
-        :func:`v_cycle`).
+        Minimum-cut placement of the free gates at the coarsest level and the finest
+        (:data:`CUT_LEVELS`; see :func:`v_cycle`).
     stop : threading.Event, optional
         Once set, no further cycle runs (see :func:`v_cycle`); the best so far is returned.
     """
@@ -887,12 +896,12 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     the main refinement (qubits plus gate sides); multilevel partitions from scratch
     (:data:`FRESH_SCHEMES`; none above :data:`FRESH_LIMIT` pins), the best refined by
     V-cycles, compete with them.  Every level of every cycle runs k-way FM, the coarsest and
-    finest also minimum-cut placement of the free gates (:func:`v_cycle` with ``flows``), the
-    cycles alternating the coarsening schemes (:data:`SCHEMES`).  On small hypergraphs tabu
-    search (:func:`.tabu.tabu_refine`) then walks on from the best placement, and where the
-    reduction merged twin layers, walks again on the original hypergraph (see
-    :data:`TWIN_SEED`).  A start at
-    :func:`.bounds.km1_lower_bound` is optimal and skips all this.  Gates left on a third QPU
+    the two finest also minimum-cut placement of the free gates (:func:`v_cycle` with
+    ``flows``), the cycles alternating the coarsening schemes (:data:`SCHEMES`).  On small
+    hypergraphs tabu search (:func:`.tabu.tabu_refine`) then walks on from the best
+    placement, and where the reduction merged twin layers, walks again on the original
+    hypergraph (see :data:`TWIN_SEED`).  A start at :func:`.bounds.km1_lower_bound` is
+    optimal and skips all this.  Gates left on a third QPU
     for nothing finally return beside a qubit (:func:`.detach.home_gates`).  Runs scale with
     ``effort`` and shrink on large hypergraphs.
 
