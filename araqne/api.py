@@ -548,10 +548,10 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
     # the detached search's fresh partitions need no start: they run beside the side-only
     # stage, on the cores its serial steps leave idle
     fresh = start_fresh(hg, caps, seed=seed, effort=effort) if detaching else None
+    reduction = fresh.reduction if fresh is not None else None  # computed once, shared
     try:
         part = partition_hypergraph(hg, caps, seed=seed, effort=effort, table=table,
-                                    detached_next=detaching,
-                                    reduction=fresh.reduction if fresh is not None else None)
+                                    detached_next=detaching, reduction=reduction)
     except BaseException:
         if fresh is not None:
             fresh.cancel()
@@ -569,9 +569,8 @@ def partition(circuit, network: Network | None = None, *, qpus: int | None = Non
 
     def side_only_in_full() -> PartitionResult:
         # every restart, where the probe of ``detached_next`` skipped them
-        return result_of(partition_hypergraph(
-            hg, caps, seed=seed, effort=effort,
-            reduction=fresh.reduction if fresh is not None else None))
+        return result_of(partition_hypergraph(hg, caps, seed=seed, effort=effort,
+                                              reduction=reduction))
 
     result = result_of(part)
     plain = result

@@ -6,6 +6,7 @@ import itertools
 from contextlib import contextmanager
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from qiskit.circuit.library import quantum_volume
@@ -282,8 +283,6 @@ def test_searches_over_twin_layers_report_what_the_original_costs(seed, n, m, re
 def test_partition_hypergraph_takes_the_callers_reduction_and_only_of_its_hypergraph():
     """A reduction passed in (the detached search's, computed once) gives the partition that
     the partitioner's own reduction gives; one of another hypergraph is refused."""
-    import pytest
-
     _, hg = _hypergraph(1, 8, 60)
     caps = np.full(3, 3, dtype=np.int64)
     red = reduce_hypergraph(hg)

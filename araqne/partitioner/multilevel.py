@@ -901,9 +901,9 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     hypergraphs tabu search (:func:`.tabu.tabu_refine`) then walks on from the best
     placement, and where the reduction merged twin layers, walks again on the original
     hypergraph (see :data:`TWIN_SEED`).  A start at :func:`.bounds.km1_lower_bound` is
-    optimal and skips all this.  Gates left on a third QPU
-    for nothing finally return beside a qubit (:func:`.detach.home_gates`).  Runs scale with
-    ``effort`` and shrink on large hypergraphs.
+    optimal and skips all this.  Gates left on a third QPU for nothing finally return beside
+    a qubit (:func:`.detach.home_gates`).  Runs scale with ``effort`` and shrink on large
+    hypergraphs.
 
     Parameters
     ----------
