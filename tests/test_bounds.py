@@ -64,3 +64,49 @@ def test_components_add_their_bounds():
     hg = build_hypergraph(circ, find_windows(circ))
     assert km1_lower_bound(hg, np.full(3, 4, dtype=np.int64)) == 2
     assert km1_lower_bound(hg, np.full(2, 6, dtype=np.int64)) == 0  # each chain fits one QPU
+
+
+def _reference_bound(hg, caps: np.ndarray) -> int:
+    """The bound computed plainly: components by breadth-first search over the pins, each
+    needing the fewest capacities (largest first) that hold its qubits, less one QPU, times
+    its lightest hyperedge."""
+    nv = hg.num_qubits + hg.num_gates
+    label = np.full(nv, -1, dtype=np.int64)
+    for s in range(nv):
+        if label[s] >= 0:
+            continue
+        label[s] = s
+        todo = [s]
+        while todo:
+            v = todo.pop()
+            for e in hg.vedge[hg.vptr[v]:hg.vptr[v + 1]]:
+                for u in hg.epin[hg.eptr[e]:hg.eptr[e + 1]]:
+                    if label[u] < 0:
+                        label[u] = s
+                        todo.append(u)
+    reach = np.cumsum(np.sort(caps)[::-1])
+    bound = 0
+    for comp in set(label.tolist()):
+        weight = int(hg.vweight[:hg.num_qubits][label[:hg.num_qubits] == comp].sum())
+        edges = [e for e in range(hg.num_edges) if hg.eptr[e + 1] > hg.eptr[e]
+                 and label[hg.epin[hg.eptr[e]]] == comp]
+        if weight > 0 and edges:
+            need = int(np.searchsorted(reach, weight)) + 1
+            bound += (need - 1) * int(min(hg.eweight[e] for e in edges))
+    return bound
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 12), m=st.integers(0, 40),
+       k=st.integers(2, 5), spare=st.integers(0, 3))
+def test_the_bound_kernel_matches_a_plain_computation(seed, n, m, k, spare):
+    """The union-find kernel gives the bound of a breadth-first search over the components,
+    on the packet hypergraph and on its reduction (merged hyperedges weigh more than 1)."""
+    from araqne.partitioner.reduce import reduce_hypergraph
+
+    rng = np.random.default_rng(seed)
+    circ = random_circuit(n, m, rng, gates=("cz", "cp", "cx", "rz", "h", "swap"))
+    hg = build_hypergraph(circ, find_windows(circ))
+    caps = rng.integers(max(1, -(-n // k)), -(-n // k) + spare + 1, size=k).astype(np.int64)
+    for h in (hg, reduce_hypergraph(hg).hg):
+        assert km1_lower_bound(h, caps) == _reference_bound(h, caps)

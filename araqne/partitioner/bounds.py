@@ -11,8 +11,48 @@ ends after its first start instead of spending its whole budget confirming it.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _root(parent, v):
+    """Root of ``v``'s set in the union-find forest ``parent``, halving the path on the way."""
+    while parent[v] != v:
+        parent[v] = parent[parent[v]]
+        v = parent[v]
+    return v
+
+
+@njit(cache=True, nogil=True)
+def _component_bound(nq, nv, eptr, epin, eweight, vweight, reach):
+    """The bound of :func:`km1_lower_bound`: components by union-find over the pins of every
+    hyperedge, then, per component holding qubit weight and a hyperedge, the QPUs it needs
+    (``reach``: cumulated capacities, largest first) less one, times its lightest hyperedge."""
+    parent = np.arange(nv)
+    ne = eptr.shape[0] - 1
+    for e in range(ne):
+        if eptr[e + 1] > eptr[e]:
+            a = _root(parent, epin[eptr[e]])
+            for i in range(eptr[e] + 1, eptr[e + 1]):
+                b = _root(parent, epin[i])
+                if a != b:
+                    parent[b] = a
+    weight = np.zeros(nv, dtype=np.int64)
+    for v in range(nq):
+        weight[_root(parent, v)] += vweight[v]
+    big = np.iinfo(np.int64).max
+    lightest = np.full(nv, big, dtype=np.int64)
+    for e in range(ne):
+        if eptr[e + 1] > eptr[e]:
+            r = _root(parent, epin[eptr[e]])
+            if eweight[e] < lightest[r]:
+                lightest[r] = eweight[e]
+    bound = 0
+    for r in range(nv):
+        if weight[r] > 0 and lightest[r] < big:
+            need = np.searchsorted(reach, weight[r]) + 1  # QPUs the component spans
+            bound += (need - 1) * lightest[r]
+    return bound
 
 
 def km1_lower_bound(hg, capacities: np.ndarray) -> int:
@@ -31,20 +71,9 @@ def km1_lower_bound(hg, capacities: np.ndarray) -> int:
         ``sum over components C of (QPUs C needs - 1) * lightest hyperedge weight of C``.
     """
     nv = hg.num_qubits + hg.num_gates
-    ne = hg.num_edges
-    if ne == 0 or nv == 0:
+    if hg.num_edges == 0 or nv == 0:
         return 0
-    e_of_pin = np.repeat(np.arange(ne, dtype=np.int64), np.diff(hg.eptr))
-    # vertices 0 .. nv-1, hyperedges nv .. nv+ne-1, joined pin by pin
-    graph = coo_matrix((np.ones(e_of_pin.shape[0], dtype=np.int8),
-                        (hg.epin.astype(np.int64), nv + e_of_pin)), shape=(nv + ne, nv + ne))
-    _, label = connected_components(graph, directed=False)
-    weight = np.bincount(label[:hg.num_qubits], weights=hg.vweight, minlength=nv + ne)
-    lightest = np.full(nv + ne, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(lightest, label[nv:], hg.eweight.astype(np.int64))
     reach = np.cumsum(np.sort(capacities.astype(np.int64))[::-1])
-    bound = 0
-    for comp in np.flatnonzero((weight > 0) & (lightest < np.iinfo(np.int64).max)):
-        need = int(np.searchsorted(reach, weight[comp])) + 1  # QPUs the component spans
-        bound += (need - 1) * int(lightest[comp])
-    return bound
+    return int(_component_bound(hg.num_qubits, nv, hg.eptr.astype(np.int64),
+                                hg.epin.astype(np.int64), hg.eweight.astype(np.int64),
+                                hg.vweight.astype(np.int64), reach))
