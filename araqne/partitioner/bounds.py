@@ -13,14 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True, nogil=True)
-def _root(parent, v):
-    """Root of ``v``'s set in the union-find forest ``parent``, halving the path on the way."""
-    while parent[v] != v:
-        parent[v] = parent[parent[v]]
-        v = parent[v]
-    return v
+from .reduce import union_root
 
 
 @njit(cache=True, nogil=True)
@@ -32,19 +25,19 @@ def _component_bound(nq, nv, eptr, epin, eweight, vweight, reach):
     ne = eptr.shape[0] - 1
     for e in range(ne):
         if eptr[e + 1] > eptr[e]:
-            a = _root(parent, epin[eptr[e]])
+            a = union_root(parent, epin[eptr[e]])
             for i in range(eptr[e] + 1, eptr[e + 1]):
-                b = _root(parent, epin[i])
+                b = union_root(parent, epin[i])
                 if a != b:
                     parent[b] = a
     weight = np.zeros(nv, dtype=np.int64)
     for v in range(nq):
-        weight[_root(parent, v)] += vweight[v]
+        weight[union_root(parent, v)] += vweight[v]
     big = np.iinfo(np.int64).max
     lightest = np.full(nv, big, dtype=np.int64)
     for e in range(ne):
         if eptr[e + 1] > eptr[e]:
-            r = _root(parent, epin[eptr[e]])
+            r = union_root(parent, epin[eptr[e]])
             if eweight[e] < lightest[r]:
                 lightest[r] = eweight[e]
     bound = 0

@@ -80,7 +80,9 @@ def _mix(x):
 
 
 @njit(cache=True, nogil=True)
-def _find(parent, x):
+def union_root(parent, x):
+    """Root of ``x``'s set in the union-find forest ``parent``, halving the path on the way
+    (shared with :func:`.bounds.km1_lower_bound`)."""
     while parent[x] != x:
         parent[x] = parent[parent[x]]
         x = parent[x]
@@ -107,8 +109,8 @@ def _gate_components(n, ng, eptr, epin, eweight, label):
                 continue
             g = v - n
             if prev >= 0:
-                a = _find(parent, prev)
-                b = _find(parent, g)
+                a = union_root(parent, prev)
+                b = union_root(parent, g)
                 if a < b:
                     parent[b] = a
                 elif b < a:
@@ -116,7 +118,7 @@ def _gate_components(n, ng, eptr, epin, eweight, label):
             prev = g
     comp = np.empty(ng, dtype=np.int64)
     for g in range(ng):
-        comp[g] = _find(parent, g)
+        comp[g] = union_root(parent, g)
     ecomp = np.full(ne, -1, dtype=np.int64)
     ehash = np.zeros(ne, dtype=np.uint64)
     chash = np.zeros(ng, dtype=np.uint64)
