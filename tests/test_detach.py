@@ -400,9 +400,11 @@ def test_uncoarsened_search_runs_one_chain_and_stops_at_the_first_cycle_without_
 def test_one_fresh_partition_runs_as_two_with_half_the_tries_and_refines_in_halves(
         monkeypatch):
     """Where the budget gives one fresh partition (about 1,300 pins or more at effort 1), two
-    run side by side with half of :data:`FRESH_TRIES` each, and the best is refined by two
-    chains of half the cycles: no core waits for one long task.  Smaller hypergraphs keep
-    their fresh partitions (two for cz_fraction_48's 1,217 reduced pins) and full tries."""
+    run side by side with half of :data:`FRESH_TRIES` each (on qft_64's 4,154 reduced pins
+    the large-hypergraph share of the effort, :data:`LARGE_EFFORT`, shrinks those to
+    :data:`FRESH_TRIES_MIN`), and the best is refined by two chains of half the cycles: no core
+    waits for one long task.  Smaller hypergraphs keep their fresh partitions (two for
+    cz_fraction_48's 1,217 reduced pins) and full tries."""
     import araqne.partitioner.multilevel as ml
     calls = {"tries": [], "cycles": []}
     partition, refine = ml.multilevel_partition, ml.multilevel_refine
@@ -418,17 +420,40 @@ def test_one_fresh_partition_runs_as_two_with_half_the_tries_and_refines_in_halv
     monkeypatch.setattr(ml, "multilevel_partition", counted_partition)
     monkeypatch.setattr(ml, "multilevel_refine", counted_refine)
     for name, k, tries in (("cz_fraction_48", 4, [ml.FRESH_TRIES] * 2),
-                           ("qft_64", 4, [ml.FRESH_TRIES // 2] * 2)):
+                           ("qft_64", 4, [ml.FRESH_TRIES_MIN] * 2)):
         _, hg, caps = _suite_case(name, k)
         calls["tries"].clear()
         calls["cycles"].clear()
         p = partition_hypergraph(hg, caps, seed=5, start_only=True)
         blocks, km1 = ml.detached_search(hg, caps, p.part, p.side, seed=5)
         assert calls["tries"] == tries
-        cycles, _, chains, _, _ = ml._budget(ml.reduce_hypergraph(hg).hg, k, 1.0)
+        red = ml.reduce_hypergraph(hg).hg
+        cycles, _, chains, _, _ = ml._budget(red, k, ml.search_effort(red, 1.0))
         fresh_refines = [c for seed, c in calls["cycles"] if seed in (7, 8)]
         assert fresh_refines == [(cycles + 1) // 2] * 2
         assert km1 == km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks)
+
+
+def test_large_hypergraphs_get_a_share_of_the_effort_and_no_fresh_partition_unless_flat():
+    """From :data:`LARGE_SEARCH_PINS` reduced pins the detached search spends
+    :data:`LARGE_EFFORT` of the caller's effort; above :data:`FRESH_LIMIT` pins it builds no
+    fresh partition, except on a hypergraph too small to coarsen (quantum volume reduces to a
+    dense graph of its 96 qubits), whose flat starts cost little."""
+    import araqne.partitioner.multilevel as ml
+    _, hg, caps = _suite_case("cz_fraction_48", 4)
+    small = ml.reduce_hypergraph(hg).hg
+    assert small.epin.shape[0] < ml.LARGE_SEARCH_PINS
+    assert ml.search_effort(small, 0.7) == 0.7
+    _, hg, caps = _suite_case("qft_96", 4)
+    large = ml.reduce_hypergraph(hg).hg
+    assert large.epin.shape[0] > ml.FRESH_LIMIT
+    assert ml.search_effort(large, 1.0) == pytest.approx(ml.LARGE_EFFORT)
+    assert ml._budget(large, 4, ml.search_effort(large, 1.0))[3] == 0
+    _, hg, caps = _suite_case("quantum_volume_96", 4)
+    dense = ml.reduce_hypergraph(hg).hg
+    assert dense.epin.shape[0] > ml.FRESH_LIMIT
+    assert dense.num_qubits + dense.num_gates <= ml.coarsest_vertices(4)
+    assert ml._budget(dense, 4, ml.search_effort(dense, 1.0))[3] > 0
 
 
 def test_fresh_tries_shrink_with_effort_but_not_on_hypergraphs_too_small_to_coarsen():

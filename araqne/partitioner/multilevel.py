@@ -752,12 +752,17 @@ than 25,000, alternated runs of the 131 Mt-KaHyPar benchmark cases (two threads,
 pins); the km1 sum rose from 251,968 to 252,018 (+0.02%), on cp_fraction_256 (4 runs, by up
 to 0.15%) and QFT-128 at k = 4, seed 1 (124 to 127; Mt-KaHyPar's best 130)."""
 
-FRESH_LIMIT = 20_000
-"""Above this many pins :func:`detached_search` builds no fresh multilevel partition: there
-one fresh partition costs as much as a chain of V-cycles from the main refinement's
-partition and rarely beats it.  The detached stage of the 131 Mt-KaHyPar benchmark cases took
-10.1 s instead of 14.1 s (one thread); 2 km1 got worse, cp_fraction_256 at k = 2 (4183 to
-4247; Mt-KaHyPar 4343) and at k = 8 (9709 to 9726; 10110)."""
+FRESH_LIMIT = 5_000
+"""Above this many pins :func:`detached_search` builds no fresh multilevel partition, unless
+the hypergraph is too small to coarsen (:func:`coarsest_vertices`; quantum volume reduces to a
+dense graph of its qubits): there one fresh partition costs as much as a chain of V-cycles
+from the main refinement's partition and rarely beats it.  At 5,000 rather than 20,000 (with
+:data:`LARGE_EFFORT`), alternated runs of the 51 Mt-KaHyPar benchmark cases of 2,000 pins or
+more (two threads, seeds 0 and 1) took 0.82 of the wall time (0.53 between 5,000 and 20,000
+pins), for a km1 sum 0.1% higher (161,452 to 161,631): cp_fraction_128 and random_cx_128, where
+the fresh partitions won, ended up to 3% higher, still below Mt-KaHyPar's best (e.g.
+cp_fraction_128 at k = 2: 1015 against 1033).  At 2,000, cp_fraction_64 at k = 2 went from 225
+to 238 (Mt-KaHyPar's best 229)."""
 
 TABU_CELLS = 1.5e7
 """Tabu budget of :func:`detached_search`: the work of ``min(TABU_STEPS, TABU_CELLS /
@@ -811,6 +816,32 @@ FRESH_FLAT_STARTS = 16
 (:func:`coarsest_vertices`) at least, whatever the effort: there a start costs about a
 millisecond, and the best of few often misses the optimum (cp_fraction_32 at k = 2)."""
 
+LARGE_EFFORT = 0.3
+"""Share of the caller's effort that :func:`detached_search` spends on a hypergraph of
+:data:`LARGE_SEARCH_PINS` pins or more (reduced; :func:`search_effort`): every part of its
+budget (V-cycles, chains, fresh partitions and their tries, tabu steps) shrinks with it, each
+down to its floor.  Alternated runs of the 51 such Mt-KaHyPar benchmark cases (two threads,
+seeds 0 and 1) took 0.74 of the wall time at 0.3, for a km1 sum 0.1% higher (161,285 to
+161,451), none worse than Mt-KaHyPar's best of 15 runs; 0.2 took 0.72 (the floors hold it).
+Smaller hypergraphs keep the whole effort: at half of it, below 2,000 pins, QAOA-128 at k = 4
+ended at 65 or 66 instead of 60 to 62 (Mt-KaHyPar's best 62), and ``araqne bench --check``
+failed on cp_fraction_32 and cz_fraction_48 at k = 4 (94 and 205 e-bits against the baseline's
+93 and 203)."""
+
+LARGE_SEARCH_PINS = 2_000
+
+
+def search_effort(hg, effort: float) -> float:
+    """The budget of :func:`detached_search` on ``hg`` (reduced) at the caller's ``effort``:
+    ``effort`` below :data:`LARGE_SEARCH_PINS` pins, else ``effort * LARGE_EFFORT``.  On the
+    large hypergraphs the start is already close and a V-cycle or a fresh partition gains
+    little for its cost; on small ones the tabu walks and the fresh partitions are what reach
+    the best placements."""
+    if int(hg.epin.shape[0]) < LARGE_SEARCH_PINS:
+        return effort
+    return effort * LARGE_EFFORT
+
+
 FRESH_SCHEMES = ("cluster",)
 """Coarsening schemes of the fresh partitions of :func:`detached_search` (V-cycles use all of
 :data:`SCHEMES`).  Fresh "pair" partitions won alone on 4 of 131 benchmark cases, each time by
@@ -858,7 +889,8 @@ class FreshPartitions:
                       and km1_after(work, linear, np.zeros(work.num_gates, dtype=np.int64), k)
                       <= self.bound)
         self.stop = threading.Event()
-        self.pending = start_all(_fresh_tasks(work, self.capacities, seed, effort, self.stop),
+        self.pending = start_all(_fresh_tasks(work, self.capacities, seed,
+                                              search_effort(work, effort), self.stop),
                                  start=needed)
 
     def cancel(self) -> None:
@@ -902,8 +934,8 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     placement, and where the reduction merged twin layers, walks again on the original
     hypergraph (see :data:`TWIN_SEED`).  A start at :func:`.bounds.km1_lower_bound` is
     optimal and skips all this.  Gates left on a third QPU for nothing finally return beside
-    a qubit (:func:`.detach.home_gates`).  Runs scale with ``effort`` and shrink on large
-    hypergraphs.
+    a qubit (:func:`.detach.home_gates`).  Runs scale with ``effort``, a smaller share of it
+    on large hypergraphs (:func:`search_effort`), and shrink further with their size.
 
     Parameters
     ----------
@@ -946,6 +978,7 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     best = start
     best_cost = int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, start))
     bound = fresh.bound if fresh is not None else km1_lower_bound(hg, capacities)
+    effort = search_effort(hg, effort)
     if best_cost > bound:  # else the start is optimal already
         pending = fresh.pending if fresh is not None else None
         best, best_cost = _search_from(hg, capacities, start, seed, effort, pending)
@@ -979,7 +1012,7 @@ def _budget(hg, k: int, effort: float) -> tuple[int, int, int, int, int]:
         # two chains side by side, each with half the cycles, take half the time
         chains, chain_cycles = 2, max(1, (cycles + 1) // 2)
     tries = FRESH_TRIES
-    if size > FRESH_LIMIT:
+    if size > FRESH_LIMIT and hg.num_qubits + hg.num_gates > coarsest_vertices(k):
         runs = 0
     elif runs == 1:
         # two side by side, each with half the tries, take half the time
