@@ -428,7 +428,7 @@ def test_one_fresh_partition_runs_as_two_with_half_the_tries_and_refines_in_halv
         blocks, km1 = ml.detached_search(hg, caps, p.part, p.side, seed=5)
         assert calls["tries"] == tries
         red = ml.reduce_hypergraph(hg).hg
-        cycles, _, chains, _, _ = ml._budget(red, k, ml.search_effort(red, 1.0))
+        cycles, _, chains, _, _ = ml._budget(red, k, ml.search_effort(red, k, 1.0))
         fresh_refines = [c for seed, c in calls["cycles"] if seed in (7, 8)]
         assert fresh_refines == [(cycles + 1) // 2] * 2
         assert km1 == km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks)
@@ -436,24 +436,25 @@ def test_one_fresh_partition_runs_as_two_with_half_the_tries_and_refines_in_halv
 
 def test_large_hypergraphs_get_a_share_of_the_effort_and_no_fresh_partition_unless_flat():
     """From :data:`LARGE_SEARCH_PINS` reduced pins the detached search spends
-    :data:`LARGE_EFFORT` of the caller's effort; above :data:`FRESH_LIMIT` pins it builds no
-    fresh partition, except on a hypergraph too small to coarsen (quantum volume reduces to a
-    dense graph of its 96 qubits), whose flat starts cost little."""
+    :data:`LARGE_EFFORT` of the caller's effort, and above :data:`FRESH_LIMIT` pins it builds
+    no fresh partition, except on a hypergraph too small to coarsen (quantum volume reduces to
+    a dense graph of its 96 qubits), which keeps the whole effort and its fresh partitions."""
     import araqne.partitioner.multilevel as ml
     _, hg, caps = _suite_case("cz_fraction_48", 4)
     small = ml.reduce_hypergraph(hg).hg
     assert small.epin.shape[0] < ml.LARGE_SEARCH_PINS
-    assert ml.search_effort(small, 0.7) == 0.7
+    assert ml.search_effort(small, 4, 0.7) == 0.7
     _, hg, caps = _suite_case("qft_96", 4)
     large = ml.reduce_hypergraph(hg).hg
     assert large.epin.shape[0] > ml.FRESH_LIMIT
-    assert ml.search_effort(large, 1.0) == pytest.approx(ml.LARGE_EFFORT)
-    assert ml._budget(large, 4, ml.search_effort(large, 1.0))[3] == 0
+    assert ml.search_effort(large, 4, 1.0) == pytest.approx(ml.LARGE_EFFORT)
+    assert ml._budget(large, 4, ml.search_effort(large, 4, 1.0))[3] == 0
     _, hg, caps = _suite_case("quantum_volume_96", 4)
     dense = ml.reduce_hypergraph(hg).hg
     assert dense.epin.shape[0] > ml.FRESH_LIMIT
     assert dense.num_qubits + dense.num_gates <= ml.coarsest_vertices(4)
-    assert ml._budget(dense, 4, ml.search_effort(dense, 1.0))[3] > 0
+    assert ml.search_effort(dense, 4, 1.0) == 1.0
+    assert ml._budget(dense, 4, 1.0)[3] > 0
 
 
 def test_fresh_tries_shrink_with_effort_but_not_on_hypergraphs_too_small_to_coarsen():

@@ -764,7 +764,7 @@ the fresh partitions won, ended up to 3% higher, still below Mt-KaHyPar's best (
 cp_fraction_128 at k = 2: 1015 against 1033).  At 2,000, cp_fraction_64 at k = 2 went from 225
 to 238 (Mt-KaHyPar's best 229)."""
 
-TABU_CELLS = 1.5e7
+TABU_CELLS = 1e7
 """Tabu budget of :func:`detached_search`: the work of ``min(TABU_STEPS, TABU_CELLS /
 (vertices * k))`` steps that scan every vertex and QPU, per run and unit of effort, skipped
 below ``TABU_MIN_STEPS`` such steps, i.e. on large hypergraphs.  A walk on the heap of
@@ -773,9 +773,24 @@ about 5 times as many, which is what its ridges need (over seeds 0 to 19 its mea
 from 64.45 to 63.35 at k = 4 and from 92.05 to 90.05 at k = 8).  Longer walks everywhere
 cost more than they gain: 25,000 steps on every hypergraph of up to 20,000 pins took 3.5 s
 more CPU time over the 103 searched cases of the Mt-KaHyPar benchmark, whose other stages
-took 9 s, for 0.09% less km1."""
+took 9 s, for 0.09% less km1.  At 1e7 rather than 1.5e7, the 80 Mt-KaHyPar benchmark cases
+under 2,000 pins took 0.88 of the wall time (one run each, seeds 0 to 2), none newly worse
+than the best of 15 Mt-KaHyPar runs; over seeds 0 to 9 QAOA-128's mean rose from 63.5 to 64.1
+at k = 4 (seed 0: 62 instead of 60, Mt-KaHyPar's best 62) and from 88.8 to 89.0 at k = 8,
+cz_fraction_50's at k = 4 from 245.8 to 246.7 (Mt-KaHyPar 266).  At 7e6 QAOA-128 at k = 4,
+seed 2, ended at 66."""
 
 TABU_STEPS = 10_000
+
+TABU_PATIENCE_FLOOR = 2_000_000
+"""A tabu walk's patience in work units at least (about 5 ms), though at most twice the usual
+share of its budget (:data:`TABU_PATIENCE`): on the smallest hypergraphs 0.3 of the budget is
+a few thousand steps, too few to cross some ridges.  qaoa_gnp_32 at k = 2, seed 0, stopped at
+22 e-bits (seeds 1 to 9: 20 or 21; Mt-KaHyPar's runs reach 20 and 21); with the floor every
+seed of 0 to 9 reaches 20 (at most 0.5 of the budget: 21 at seed 0).  It changes only walks of
+less than 6.7 million units of budget: the 80 Mt-KaHyPar benchmark cases under 2,000 pins took
+1.065 times the wall time (seeds 0 to 2, alternated runs; 1.09 without the cap), km1 sum
+10,228 to 10,225."""
 
 TABU_MIN_STEPS = 1_000
 
@@ -818,26 +833,32 @@ millisecond, and the best of few often misses the optimum (cp_fraction_32 at k =
 
 LARGE_EFFORT = 0.3
 """Share of the caller's effort that :func:`detached_search` spends on a hypergraph of
-:data:`LARGE_SEARCH_PINS` pins or more (reduced; :func:`search_effort`): every part of its
-budget (V-cycles, chains, fresh partitions and their tries, tabu steps) shrinks with it, each
-down to its floor.  Alternated runs of the 51 such Mt-KaHyPar benchmark cases (two threads,
-seeds 0 and 1) took 0.74 of the wall time at 0.3, for a km1 sum 0.1% higher (161,285 to
-161,451), none worse than Mt-KaHyPar's best of 15 runs; 0.2 took 0.72 (the floors hold it).
+:data:`LARGE_SEARCH_PINS` pins or more (reduced) that is not too small to coarsen
+(:func:`search_effort`): every part of its budget (V-cycles, chains, fresh partitions and
+their tries, tabu steps) shrinks with it, each down to its floor.  Alternated runs of the 51
+Mt-KaHyPar benchmark cases of 2,000 pins or more (two threads, seeds 0 and 1) took 0.74 of the
+wall time at 0.3, km1 sum +0.1% (161,285 to 161,451); 0.2 took 0.72 (the floors hold it).
 Smaller hypergraphs keep the whole effort: at half of it, below 2,000 pins, QAOA-128 at k = 4
 ended at 65 or 66 instead of 60 to 62 (Mt-KaHyPar's best 62), and ``araqne bench --check``
-failed on cp_fraction_32 and cz_fraction_48 at k = 4 (94 and 205 e-bits against the baseline's
-93 and 203)."""
+failed on cp_fraction_32 and cz_fraction_48 at k = 4 (94 and 205 e-bits against the
+baseline's 93 and 203).  So do quantum volume's dense graphs of 64 and 96 qubits, whose tabu
+walks need the whole budget (QV-96 at k = 4: 9177 at seeds 0 to 2, 9195 at seed 0 with the
+share, and Mt-KaHyPar reaches 9177), for about 0.17 s more over those six cases."""
 
 LARGE_SEARCH_PINS = 2_000
 
 
-def search_effort(hg, effort: float) -> float:
-    """The budget of :func:`detached_search` on ``hg`` (reduced) at the caller's ``effort``:
-    ``effort`` below :data:`LARGE_SEARCH_PINS` pins, else ``effort * LARGE_EFFORT``.  On the
-    large hypergraphs the start is already close and a V-cycle or a fresh partition gains
-    little for its cost; on small ones the tabu walks and the fresh partitions are what reach
-    the best placements."""
-    if int(hg.epin.shape[0]) < LARGE_SEARCH_PINS:
+def search_effort(hg, k: int, effort: float) -> float:
+    """The budget of :func:`detached_search` on ``hg`` (reduced) over ``k`` QPUs at the
+    caller's ``effort``: ``effort * LARGE_EFFORT`` from :data:`LARGE_SEARCH_PINS` pins on,
+    unless the hypergraph is too small to coarsen (:func:`coarsest_vertices`), else
+    ``effort``.  On large hypergraphs the start is already close, and a V-cycle or a fresh
+    partition gains little for its cost; on small ones, and on the dense graphs of few
+    vertices that quantum volume reduces to, the tabu walks and the fresh partitions reach
+    the best placements (QV-96 at k = 4, seed 0: 9195 e-bits with the share, 9177 without;
+    Mt-KaHyPar reaches 9177)."""
+    if (int(hg.epin.shape[0]) < LARGE_SEARCH_PINS
+            or hg.num_qubits + hg.num_gates <= coarsest_vertices(k)):
         return effort
     return effort * LARGE_EFFORT
 
@@ -890,7 +911,7 @@ class FreshPartitions:
                       <= self.bound)
         self.stop = threading.Event()
         self.pending = start_all(_fresh_tasks(work, self.capacities, seed,
-                                              search_effort(work, effort), self.stop),
+                                              search_effort(work, k, effort), self.stop),
                                  start=needed)
 
     def cancel(self) -> None:
@@ -978,7 +999,7 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     best = start
     best_cost = int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, start))
     bound = fresh.bound if fresh is not None else km1_lower_bound(hg, capacities)
-    effort = search_effort(hg, effort)
+    effort = search_effort(hg, k, effort)
     if best_cost > bound:  # else the start is optimal already
         pending = fresh.pending if fresh is not None else None
         best, best_cost = _search_from(hg, capacities, start, seed, effort, pending)
@@ -1090,6 +1111,8 @@ def _tabu_walks(hg, capacities: np.ndarray, best: np.ndarray, best_cost: int, se
         # the work of that many steps scanning every move; a heap walk takes more, cheaper
         # steps for the same work
         work = steps * nv * k
+        patience = int(max(TABU_PATIENCE * work,
+                           min(TABU_PATIENCE_FLOOR, 2 * TABU_PATIENCE * work)))
 
         def walk(r: int):
             trial = best.copy()
@@ -1097,7 +1120,7 @@ def _tabu_walks(hg, capacities: np.ndarray, best: np.ndarray, best_cost: int, se
             tenure = TABU_TENURE if r % 2 == 0 else max(TABU_TENURE, nv // 16)
             cost = tabu_refine(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, vweight,
                                capacities.astype(np.int64), trial, work, tenure, tenure,
-                               seed + 7 + r, int(TABU_PATIENCE * work), work=work)
+                               seed + 7 + r, patience, work=work)
             return trial, cost
 
         for trial, cost in run_all([partial(walk, r) for r in range(TABU_RUNS)]):
