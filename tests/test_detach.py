@@ -457,6 +457,42 @@ def test_large_hypergraphs_get_a_share_of_the_effort_and_no_fresh_partition_unle
     assert ml._budget(dense, 4, 1.0)[3] > 0
 
 
+def test_tabu_walks_are_skipped_only_where_every_independent_search_agreed(monkeypatch):
+    """Where every chain and every fresh partition ends at the same km1 (W state at k = 4,
+    qft_adder_16 at k = 2 with its twin layers), no tabu walk runs, on the reduced
+    hypergraph or the original; where they disagree (cp_fraction_32 at k = 4), the walks run
+    and the result never gets worse than the best search."""
+    import araqne.partitioner.multilevel as ml
+    walks = []
+    searched = []
+    tabu_walks, search_from = ml._tabu_walks, ml._search_from
+
+    def counted_walks(*args, **kwargs):
+        walks.append(args[3])
+        return tabu_walks(*args, **kwargs)
+
+    def recorded_search(*args, **kwargs):
+        result = search_from(*args, **kwargs)
+        searched.append(result)
+        return result
+
+    monkeypatch.setattr(ml, "_tabu_walks", counted_walks)
+    monkeypatch.setattr(ml, "_search_from", recorded_search)
+    for name, k, agree in (("w_state_16", 4, True), ("qft_adder_16", 2, True),
+                           ("cp_fraction_32", 4, False)):
+        _, hg, caps = _suite_case(name, k)
+        walks.clear()
+        searched.clear()
+        p = partition_hypergraph(hg, caps, seed=0, start_only=True)
+        blocks, km1 = ml.detached_search(hg, caps, p.part, p.side, seed=0)
+        assert km1 == km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, blocks)
+        assert len(searched) == 1 and searched[0][2] is agree
+        if agree:
+            assert walks == [] and km1 == searched[0][1]
+        else:
+            assert walks and km1 <= searched[0][1]
+
+
 def test_fresh_tries_shrink_with_effort_but_not_on_hypergraphs_too_small_to_coarsen():
     """Below effort 1 a coarsened hypergraph's fresh partitions take fewer coarsest-level
     tries (at least :data:`FRESH_TRIES_MIN`); one too small to coarsen keeps at least
