@@ -454,7 +454,10 @@ def test_large_hypergraphs_get_a_share_of_the_effort_and_no_fresh_partition_unle
     assert dense.epin.shape[0] > ml.FRESH_LIMIT
     assert dense.num_qubits + dense.num_gates <= ml.coarsest_vertices(4)
     assert ml.search_effort(dense, 4, 1.0) == 1.0
-    assert ml._budget(dense, 4, 1.0)[3] > 0
+    runs, tries = ml._budget(dense, 4, 1.0)[3:]
+    # a start costs more on its 5,814 pins: fewer than FRESH_FLAT_STARTS of them
+    assert 0 < runs * tries < ml.FRESH_FLAT_STARTS
+    assert runs * tries >= ml.FLAT_START_PINS // dense.epin.shape[0]
 
 
 def test_tabu_walks_are_skipped_only_where_every_independent_search_agreed(monkeypatch):

@@ -829,7 +829,16 @@ fresh partition's time)."""
 FRESH_FLAT_STARTS = 16
 """Starts of all the fresh partitions of a hypergraph too small to coarsen
 (:func:`coarsest_vertices`) at least, whatever the effort: there a start costs about a
-millisecond, and the best of few often misses the optimum (cp_fraction_32 at k = 2)."""
+millisecond, and the best of few often misses the optimum (cp_fraction_32 at k = 2).  On
+dense ones, whose starts cost more, the floor is :data:`FLAT_START_PINS` over the pins."""
+
+FLAT_START_PINS = 32_000
+"""Pins of all the floor's starts (:data:`FRESH_FLAT_STARTS`) at most: quantum volume reduces
+to a dense graph of its qubits, where a start costs about 7 ms (QV-96, 5,814 pins).  QV-96 then
+gets the 8 starts of its budget instead of 16 and QV-64 12: QV-96's three cases took 0.6 to
+0.7 of the time and QV-64's 0.8 to 1.0, with the same km1 at seed 0 (QV-96 at k = 8: 10,956
+instead of 10,962); over seeds 0 to 2 QV-96 at k = 4 gave 9177, 9195 and 9159 instead of 9177
+three times."""
 
 LARGE_EFFORT = 0.3
 """Share of the caller's effort that :func:`detached_search` spends on a hypergraph of
@@ -1043,8 +1052,10 @@ def _budget(hg, k: int, effort: float) -> tuple[int, int, int, int, int]:
         runs, tries = 2, FRESH_TRIES // 2
     if hg.num_qubits + hg.num_gates > coarsest_vertices(k):
         tries = max(FRESH_TRIES_MIN, int(round(tries * min(1.0, effort))))
-    elif runs and runs * tries < FRESH_FLAT_STARTS:
-        runs = -(-FRESH_FLAT_STARTS // tries)
+    else:
+        floor = min(FRESH_FLAT_STARTS, max(1, FLAT_START_PINS // max(size, 1)))
+        if runs and runs * tries < floor:
+            runs = -(-floor // tries)
     return cycles, chain_cycles, chains, runs, tries
 
 
