@@ -752,17 +752,18 @@ than 25,000, alternated runs of the 131 Mt-KaHyPar benchmark cases (two threads,
 pins); the km1 sum rose from 251,968 to 252,018 (+0.02%), on cp_fraction_256 (4 runs, by up
 to 0.15%) and QFT-128 at k = 4, seed 1 (124 to 127; Mt-KaHyPar's best 130)."""
 
-FRESH_LIMIT = 5_000
+FRESH_LIMIT = 10_000
 """Above this many pins :func:`detached_search` builds no fresh multilevel partition, unless
 the hypergraph is too small to coarsen (:func:`coarsest_vertices`; quantum volume reduces to a
 dense graph of its qubits): there one fresh partition costs as much as a chain of V-cycles
-from the main refinement's partition and rarely beats it.  At 5,000 rather than 20,000 (with
-:data:`LARGE_EFFORT`), alternated runs of the 51 Mt-KaHyPar benchmark cases of 2,000 pins or
-more (two threads, seeds 0 and 1) took 0.82 of the wall time (0.53 between 5,000 and 20,000
-pins), for a km1 sum 0.1% higher (161,452 to 161,631): cp_fraction_128 and random_cx_128, where
-the fresh partitions won, ended up to 3% higher, still below Mt-KaHyPar's best (e.g.
-cp_fraction_128 at k = 2: 1015 against 1033).  At 2,000, cp_fraction_64 at k = 2 went from 225
-to 238 (Mt-KaHyPar's best 229)."""
+from the main refinement's partition and rarely beats it.  Alternated runs of the 51
+Mt-KaHyPar benchmark cases of 2,000 pins or more (two threads, seeds 0 and 1, with
+:data:`LARGE_EFFORT`): at 5,000 rather than 20,000 they took 0.82 of the wall time (0.53
+between 5,000 and 20,000 pins) for a km1 sum 0.1% higher, but cp_fraction_128 at k = 2 rose
+from 984 to 1015 and a Mt-KaHyPar run reached 1012; at 10,000 rather than 5,000 they took 1.12
+times as long, with the fresh partitions of cp_fraction_128 and random_cx_128 back (km1 sum
+161,595 to 161,422, 10 runs better, none worse).  At 2,000, cp_fraction_64 at k = 2 went from
+225 to 238 (Mt-KaHyPar's best 229)."""
 
 TABU_CELLS = 1e7
 """Tabu budget of :func:`detached_search`: the work of ``min(TABU_STEPS, TABU_CELLS /
