@@ -765,7 +765,7 @@ times as long, with the fresh partitions of cp_fraction_128 and random_cx_128 ba
 161,595 to 161,422, 10 runs better, none worse).  At 2,000, cp_fraction_64 at k = 2 went from
 225 to 238 (Mt-KaHyPar's best 229)."""
 
-TABU_CELLS = 1e7
+TABU_CELLS = 1.5e7
 """Tabu budget of :func:`detached_search`: the work of ``min(TABU_STEPS, TABU_CELLS /
 (vertices * k))`` steps that scan every vertex and QPU, per run and unit of effort, skipped
 below ``TABU_MIN_STEPS`` such steps, i.e. on large hypergraphs.  A walk on the heap of
@@ -774,12 +774,8 @@ about 5 times as many, which is what its ridges need (over seeds 0 to 19 its mea
 from 64.45 to 63.35 at k = 4 and from 92.05 to 90.05 at k = 8).  Longer walks everywhere
 cost more than they gain: 25,000 steps on every hypergraph of up to 20,000 pins took 3.5 s
 more CPU time over the 103 searched cases of the Mt-KaHyPar benchmark, whose other stages
-took 9 s, for 0.09% less km1.  At 1e7 rather than 1.5e7, the 80 Mt-KaHyPar benchmark cases
-under 2,000 pins took 0.88 of the wall time (one run each, seeds 0 to 2), none newly worse
-than the best of 15 Mt-KaHyPar runs; over seeds 0 to 9 QAOA-128's mean rose from 63.5 to 64.1
-at k = 4 (seed 0: 62 instead of 60, Mt-KaHyPar's best 62) and from 88.8 to 89.0 at k = 8,
-cz_fraction_50's at k = 4 from 245.8 to 246.7 (Mt-KaHyPar 266).  At 7e6 QAOA-128 at k = 4,
-seed 2, ended at 66."""
+took 9 s, for 0.09% less km1.  1e7 took 0.88 of the wall time under 2,000 pins, but QAOA-128
+at k = 4, seed 0, ended at 62 instead of 60, and Mt-KaHyPar reached 60 in 2 runs of 20."""
 
 TABU_STEPS = 10_000
 
@@ -790,8 +786,8 @@ a few thousand steps, too few to cross some ridges.  qaoa_gnp_32 at k = 2, seed 
 22 e-bits (seeds 1 to 9: 20 or 21; Mt-KaHyPar's runs reach 20 and 21); with the floor every
 seed of 0 to 9 reaches 20 (at most 0.5 of the budget: 21 at seed 0).  It changes only walks of
 less than 6.7 million units of budget: the 80 Mt-KaHyPar benchmark cases under 2,000 pins took
-1.065 times the wall time (seeds 0 to 2, alternated runs; 1.09 without the cap), km1 sum
-10,228 to 10,225."""
+1.065 times the wall time (seeds 0 to 2, alternated runs with :data:`TABU_CELLS` at 1e7; 1.09
+without the cap), km1 sum 10,228 to 10,225."""
 
 TABU_MIN_STEPS = 1_000
 
