@@ -1036,18 +1036,19 @@ def _budget(hg, k: int, effort: float) -> tuple[int, int, int, int, int]:
     chains = max(1, int(round(effort * min(CHAINS, max(1.0, CHAIN_PINS / max(size, 1))))))
     runs = max(1, int(round(effort * min(FRESH_MAX, max(1.0, FRESH_PINS / max(size, 1))))))
     chain_cycles = cycles
-    if hg.num_qubits + hg.num_gates <= coarsest_vertices(k):
+    flat = hg.num_qubits + hg.num_gates <= coarsest_vertices(k)  # too small to coarsen
+    if flat:
         chains = 1  # uncoarsened chains use no random numbers: more would be copies
     elif chains == 1:
         # two chains side by side, each with half the cycles, take half the time
         chains, chain_cycles = 2, max(1, (cycles + 1) // 2)
     tries = FRESH_TRIES
-    if size > FRESH_LIMIT and hg.num_qubits + hg.num_gates > coarsest_vertices(k):
+    if size > FRESH_LIMIT and not flat:
         runs = 0
     elif runs == 1:
         # two side by side, each with half the tries, take half the time
         runs, tries = 2, FRESH_TRIES // 2
-    if hg.num_qubits + hg.num_gates > coarsest_vertices(k):
+    if not flat:
         tries = max(FRESH_TRIES_MIN, int(round(tries * min(1.0, effort))))
     else:
         floor = min(FRESH_FLAT_STARTS, max(1, FLAT_START_PINS // max(size, 1)))
