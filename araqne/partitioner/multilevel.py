@@ -275,6 +275,12 @@ def coarsest_vertices(k: int) -> int:
     return max(40 * k, 200)
 
 
+def too_small_to_coarsen(hg, k: int) -> bool:
+    """Whether ``hg`` has at most :func:`coarsest_vertices` vertices on ``k`` QPUs: its
+    V-cycles are then flat refinements and its fresh partitions flat starts."""
+    return hg.num_qubits + hg.num_gates <= coarsest_vertices(k)
+
+
 def v_cycle(eptr, epin, vptr, vedge, eweight, vweight, caps: np.ndarray, blocks: np.ndarray,
             rng: np.random.Generator, passes: int = 6, coarsest: int = 0,
             max_edge: int = 4096, fresh: bool = False, tries: int = 8,
@@ -863,8 +869,7 @@ def search_effort(hg, k: int, effort: float) -> float:
     vertices that quantum volume reduces to, the tabu walks and the fresh partitions reach
     the best placements (QV-96 at k = 4, seed 0: 9195 e-bits with the share, 9177 without;
     Mt-KaHyPar reaches 9177)."""
-    if (int(hg.epin.shape[0]) < LARGE_SEARCH_PINS
-            or hg.num_qubits + hg.num_gates <= coarsest_vertices(k)):
+    if int(hg.epin.shape[0]) < LARGE_SEARCH_PINS or too_small_to_coarsen(hg, k):
         return effort
     return effort * LARGE_EFFORT
 
@@ -1036,7 +1041,7 @@ def _budget(hg, k: int, effort: float) -> tuple[int, int, int, int, int]:
     chains = max(1, int(round(effort * min(CHAINS, max(1.0, CHAIN_PINS / max(size, 1))))))
     runs = max(1, int(round(effort * min(FRESH_MAX, max(1.0, FRESH_PINS / max(size, 1))))))
     chain_cycles = cycles
-    flat = hg.num_qubits + hg.num_gates <= coarsest_vertices(k)  # too small to coarsen
+    flat = too_small_to_coarsen(hg, k)
     if flat:
         chains = 1  # uncoarsened chains use no random numbers: more would be copies
     elif chains == 1:
@@ -1114,7 +1119,7 @@ def _search_from(hg, capacities: np.ndarray, start: np.ndarray, seed: int,
         # the best fresh partition's cycles run as two chains side by side (one where
         # cycles use no random numbers), so that no core waits for one long refinement
         blocks, _ = min(made, key=lambda result: result[1])
-        halves = 1 if hg.num_qubits + hg.num_gates <= coarsest_vertices(k) else 2
+        halves = 1 if too_small_to_coarsen(hg, k) else 2
 
         def refine(h: int):
             return multilevel_refine(hg, capacities, blocks, seed=seed + 2 + h,
