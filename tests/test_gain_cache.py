@@ -252,3 +252,56 @@ def test_gates_of_one_qubit_move_once_in_sub_hypergraphs():
         assert np.array_equal(results[0][0], results[1][0])
         assert km1_after(sub, part, side, k) - km1_after(sub, results[0][0], results[0][1],
                                                          k) >= results[0][2]
+
+
+def _swap_heap_push(hkey, hitem, size, key, item):
+    """The textbook heap push that swaps pairs up: the layout the hole-based kernel keeps."""
+    i = size
+    hkey[i], hitem[i] = key, item
+    while i > 0:
+        parent = (i - 1) // 2
+        if hkey[parent] >= hkey[i]:
+            break
+        hkey[parent], hkey[i] = hkey[i], hkey[parent]
+        hitem[parent], hitem[i] = hitem[i], hitem[parent]
+        i = parent
+    return size + 1
+
+
+def _swap_heap_pop(hkey, hitem, size):
+    size -= 1
+    hkey[0], hitem[0] = hkey[size], hitem[size]
+    i = 0
+    while 2 * i + 1 < size:
+        c = 2 * i + 1
+        if c + 1 < size and hkey[c + 1] > hkey[c]:
+            c += 1
+        if hkey[i] >= hkey[c]:
+            break
+        hkey[c], hkey[i] = hkey[i], hkey[c]
+        hitem[c], hitem[i] = hitem[i], hitem[c]
+        i = c
+    return size
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-5, 5)), min_size=1, max_size=80))
+def test_heap_kernels_keep_the_layout_of_a_swapping_heap(ops):
+    """The tabu walk breaks ties among equal keys by the heap's layout, so the hole-based
+    push and pop must leave exactly the arrays that swapping pairs leaves, and pop maxima."""
+    from araqne.partitioner.refine import _heap_pop, _heap_push
+    n = len(ops)
+    hk, hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    rk, ri = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    size = ref = 0
+    for item, (push, key) in enumerate(ops):
+        if push or size == 0:
+            size = _heap_push(hk, hi, size, key, item)
+            ref = _swap_heap_push(rk, ri, ref, key, item)
+        else:
+            top = hk[0]
+            assert top == max(hk[:size])
+            size = _heap_pop(hk, hi, size)
+            ref = _swap_heap_pop(rk, ri, ref)
+        assert size == ref
+        assert np.array_equal(hk[:size], rk[:size]) and np.array_equal(hi[:size], ri[:size])

@@ -305,24 +305,25 @@ def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
 
 @njit(cache=True, nogil=True)
 def _heap_push(hkey, hitem, size, key, item):
+    # sift a hole up rather than swapping pairs: the same comparisons, so the same heap
     i = size
-    hkey[i] = key
-    hitem[i] = item
     while i > 0:
         parent = (i - 1) // 2
-        if hkey[parent] >= hkey[i]:
+        if hkey[parent] >= key:
             break
-        hkey[parent], hkey[i] = hkey[i], hkey[parent]
-        hitem[parent], hitem[i] = hitem[i], hitem[parent]
+        hkey[i] = hkey[parent]
+        hitem[i] = hitem[parent]
         i = parent
+    hkey[i] = key
+    hitem[i] = item
     return size + 1
 
 
 @njit(cache=True, nogil=True)
 def _heap_pop(hkey, hitem, size):
     size -= 1
-    hkey[0] = hkey[size]
-    hitem[0] = hitem[size]
+    key = hkey[size]
+    item = hitem[size]
     i = 0
     while True:
         left = 2 * i + 1
@@ -331,11 +332,13 @@ def _heap_pop(hkey, hitem, size):
         c = left
         if left + 1 < size and hkey[left + 1] > hkey[left]:
             c = left + 1
-        if hkey[i] >= hkey[c]:
+        if key >= hkey[c]:
             break
-        hkey[c], hkey[i] = hkey[i], hkey[c]
-        hitem[c], hitem[i] = hitem[i], hitem[c]
+        hkey[i] = hkey[c]
+        hitem[i] = hitem[c]
         i = c
+    hkey[i] = key
+    hitem[i] = item
     return size
 
 

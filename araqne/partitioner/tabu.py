@@ -182,6 +182,11 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
             spent += (nv if not heap else movable.shape[0]) * k
             ties = 0
             for v in movable:
+                # a move's gain is at most ben[v] (pen >= 0): skip what cannot reach bg,
+                # which changes no choice and draws no random number
+                bn = ben[v]
+                if bv >= 0 and bn < bg:
+                    continue
                 s = blocks[v]
                 w = vweight[v]
                 if over >= 0 and s != over:
@@ -189,12 +194,14 @@ def tabu_refine(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, steps
                 for p in range(k):
                     if p == s:
                         continue
+                    g = bn - pen[v * k + p]
+                    if bv >= 0 and g < bg:
+                        continue
                     if over >= 0:
                         if load[p] + w > cap[p] or until[v * k + p] >= step:
                             continue
                     elif w > 0 and load[p] + w > cap[p] + slack:
                         continue
-                    g = ben[v] - pen[v * k + p]
                     if over < 0 and until[v * k + p] >= step and \
                             not (cur - g < best and load[p] + w <= cap[p]):
                         continue
