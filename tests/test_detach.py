@@ -76,6 +76,31 @@ def test_fm_never_worsens_and_stays_balanced(seed, n, m, k):
     assert _loads_ok(hg, blocks, caps)
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 10), m=st.integers(1, 60),
+       k=st.integers(2, 4))
+def test_fm_undoes_a_pass_alike_edge_by_edge_and_by_recounting(seed, n, m, k):
+    """Past a pass's best prefix FM undoes its moves edge by edge or, when they are many, by
+    recounting every pin (``ROLLBACK_RECOUNT``): the caches, hence every later pass, agree."""
+    import importlib
+    detach_module = importlib.import_module("araqne.partitioner.detach")  # not the function
+    rng, circ, pk, hg, caps = _setup(seed, n, m, k)
+    start = _random_blocks(rng, hg, caps)
+    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    results = []
+    for recount in (0, 10 ** 9):  # never recount; recount after any undone move
+        blocks = start.copy()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(detach_module, "ROLLBACK_RECOUNT", recount)
+            after = detach_refine.py_func(k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight,
+                                          vweight, caps, blocks, 6, 3,
+                                          np.zeros(blocks.shape[0], dtype=np.int64), 1)
+        results.append((after, blocks))
+    assert results[0][0] == results[1][0]
+    assert np.array_equal(results[0][1], results[1][1])
+    assert results[0][0] == km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, results[0][1])
+
+
 def test_fm_with_full_qpus_swaps_qubits():
     """With every QPU full a lone qubit move is impossible; the pass still exchanges qubits."""
     circ = _as_circuit(suite.qft(8))

@@ -305,3 +305,19 @@ def test_heap_kernels_keep_the_layout_of_a_swapping_heap(ops):
             ref = _swap_heap_pop(rk, ri, ref)
         assert size == ref
         assert np.array_equal(hk[:size], rk[:size]) and np.array_equal(hi[:size], ri[:size])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-50, 50), min_size=0, max_size=60, unique=True))
+def test_heapify_then_pops_give_the_keys_in_descending_order(keys):
+    """FM builds each pass's heap in linear time (``_heapify``); its keys never tie, so the
+    pops must be exactly the keys from the largest down, each with its item."""
+    from araqne.partitioner.refine import _heap_pop, _heapify
+    hk = np.array(keys, dtype=np.int64)
+    hi = np.arange(len(keys), dtype=np.int64)
+    _heapify(hk, hi, len(keys))
+    size, popped = len(keys), []
+    while size > 0:
+        popped.append((int(hk[0]), int(hi[0])))
+        size = _heap_pop(hk, hi, size)
+    assert popped == sorted(((key, i) for i, key in enumerate(keys)), reverse=True)

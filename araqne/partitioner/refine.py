@@ -343,6 +343,29 @@ def _heap_pop(hkey, hitem, size):
 
 
 @njit(cache=True, nogil=True)
+def _heapify(hkey, hitem, size):
+    """Make the first ``size`` entries a heap in linear time (Floyd), instead of ``size``
+    pushes; the layout differs, so only for keys that never tie."""
+    for top in range(size // 2 - 1, -1, -1):
+        key = hkey[top]
+        item = hitem[top]
+        i = top
+        while True:
+            c = 2 * i + 1
+            if c >= size:
+                break
+            if c + 1 < size and hkey[c + 1] > hkey[c]:
+                c += 1
+            if key >= hkey[c]:
+                break
+            hkey[i] = hkey[c]
+            hitem[i] = hitem[c]
+            i = c
+        hkey[i] = key
+        hitem[i] = item
+
+
+@njit(cache=True, nogil=True)
 def _excess(load, cap):
     s = 0
     for p in range(load.shape[0]):
