@@ -320,18 +320,15 @@ def _heap_push(hkey, hitem, size, key, item):
 
 
 @njit(cache=True, nogil=True)
-def _heap_pop(hkey, hitem, size):
-    size -= 1
-    key = hkey[size]
-    item = hitem[size]
-    i = 0
+def _sift_down(hkey, hitem, size, i, key, item):
+    """Place ``(key, item)`` at the hole ``i`` of the heap's first ``size`` entries, moving
+    larger children up until it fits."""
     while True:
-        left = 2 * i + 1
-        if left >= size:
+        c = 2 * i + 1
+        if c >= size:
             break
-        c = left
-        if left + 1 < size and hkey[left + 1] > hkey[left]:
-            c = left + 1
+        if c + 1 < size and hkey[c + 1] > hkey[c]:
+            c += 1
         if key >= hkey[c]:
             break
         hkey[i] = hkey[c]
@@ -339,6 +336,12 @@ def _heap_pop(hkey, hitem, size):
         i = c
     hkey[i] = key
     hitem[i] = item
+
+
+@njit(cache=True, nogil=True)
+def _heap_pop(hkey, hitem, size):
+    size -= 1
+    _sift_down(hkey, hitem, size, 0, hkey[size], hitem[size])
     return size
 
 
@@ -347,22 +350,7 @@ def _heapify(hkey, hitem, size):
     """Make the first ``size`` entries a heap in linear time (Floyd), instead of ``size``
     pushes; the layout differs, so only for keys that never tie."""
     for top in range(size // 2 - 1, -1, -1):
-        key = hkey[top]
-        item = hitem[top]
-        i = top
-        while True:
-            c = 2 * i + 1
-            if c >= size:
-                break
-            if c + 1 < size and hkey[c + 1] > hkey[c]:
-                c += 1
-            if key >= hkey[c]:
-                break
-            hkey[i] = hkey[c]
-            hitem[i] = hitem[c]
-            i = c
-        hkey[i] = key
-        hitem[i] = item
+        _sift_down(hkey, hitem, size, top, hkey[top], hitem[top])
 
 
 @njit(cache=True, nogil=True)
