@@ -582,22 +582,29 @@ def _max_flow(nn, s, t, aptr, ahead, acap, arev, limit):
 
 
 @njit(cache=True, nogil=True)
-def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, gate_id,
-               edge_id, gates, edges, free):
-    """Optimal placement of the free (weight 0) vertices of blocks ``a`` and ``b`` between
+def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, blocks, cnt, gate_id, edge_id, gates,
+               edges, free, probe=False):
+    """Optimal placement of the vertices ``free`` that sit on blocks ``a`` and ``b`` between
     these two blocks, every other vertex fixed: a minimum s-t cut; applied when it gains.
 
-    With the weighted vertices of ``a`` merged into the source and those of ``b`` into the
+    With the fixed vertices of ``a`` merged into the source and those of ``b`` into the
     sink, a hyperedge with pins in ``a`` or ``b`` costs ``w_e`` more in km1 exactly when it has
     pins in both, so the pair's share of km1 is a hypergraph cut.  Its network is Lawler's
     (a node pair per hyperedge joined by an arc of capacity ``w_e``) with the nodes that an
-    infinite arc ties to the source or sink merged into them: a hyperedge with a weighted
-    pin in ``a`` is one arc of capacity ``w_e`` from the source (straight to its free vertex
-    when it has one), one with a weighted pin in ``b`` likewise into the sink, and one with
-    neither and two free vertices an undirected arc between them.  The cut is the same,
-    with fewer nodes and shorter paths.  The flow stops once it reaches the present cost
-    (no gain possible), which is where most pairs end.  ``free`` lists the free vertices.
-    Returns the km1 gain.
+    infinite arc ties to the source or sink merged into them: a hyperedge with a fixed pin
+    in ``a`` is one arc of capacity ``w_e`` from the source (straight to its free vertex when
+    it has one), one with a fixed pin in ``b`` likewise into the sink, and one with neither
+    and two free vertices an undirected arc between them.  The cut is the same, with fewer
+    nodes and shorter paths.  The flow stops once it reaches the present cost (no gain
+    possible), which is where most pairs end.
+
+    The network is built from the incidences of the free vertices alone (a hyperedge's
+    fixed pins on ``a`` and ``b`` are its pins there in ``cnt`` less its free ones), so a cut
+    over a few free vertices (:mod:`.swap`) costs no scan of their large hyperedges.
+    ``free`` lists the free vertices (:func:`flow_refine`: every vertex of weight 0).
+    Returns the km1 gain; with ``probe``, an upper bound of it instead, moving nothing (the
+    pair's share less a flow on disjoint paths through one free vertex each, exact when no
+    hyperedge holds two free vertices).
     """
     ng = 0
     for i in range(free.shape[0]):
@@ -610,43 +617,100 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
         return 0
     ne = 0
     old = 0
+    npins = 0
     for i in range(ng):
         v = gates[i]
         for j in range(vptr[v], vptr[v + 1]):
             e = vedge[j]
+            npins += 1
             if edge_id[e] < 0:
                 edge_id[e] = ne
                 edges[ne] = e
                 ne += 1
                 if cnt[e * k + a] > 0 and cnt[e * k + b] > 0:
                     old += eweight[e]
-    # per edge: fixed pins on the source (a) / sink (b) side, free pins of a and b
+    # per edge: its free pins (counted, then listed as network nodes), and whether it has
+    # fixed pins on the source (a) side and on the sink (b) side
+    fptr = np.zeros(ne + 1, dtype=np.int64)
+    fa = np.zeros(ne, dtype=np.int64)
+    for i in range(ng):
+        v = gates[i]
+        for j in range(vptr[v], vptr[v + 1]):
+            x = edge_id[vedge[j]]
+            fptr[x + 1] += 1
+            if blocks[v] == a:
+                fa[x] += 1
+    for x in range(ne):
+        fptr[x + 1] += fptr[x]
     src = np.zeros(ne, dtype=np.bool_)
     snk = np.zeros(ne, dtype=np.bool_)
-    nfree = np.zeros(ne, dtype=np.int64)
     forced = 0
-    npins = 0
     for i in range(ne):
         e = edges[i]
-        for j in range(eptr[e], eptr[e + 1]):
-            u = epin[j]
-            if blocks[u] == a:
-                if vweight[u] > 0:
-                    src[i] = True
-                else:
-                    nfree[i] += 1
-            elif blocks[u] == b:
-                if vweight[u] > 0:
-                    snk[i] = True
-                else:
-                    nfree[i] += 1
-        npins += nfree[i]
+        nf = fptr[i + 1] - fptr[i]
+        src[i] = cnt[e * k + a] > fa[i]
+        snk[i] = cnt[e * k + b] > nf - fa[i]
         if src[i] and snk[i]:
             forced += eweight[e]
     limit = old - forced
     if limit <= 0:
         _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
         return 0
+    # each free vertex's hyperedges that tie it to the source alone or to the sink alone
+    # and hold no other free vertex: the paths source - vertex - sink, disjoint, carry
+    # min(tied_a, tied_b) each, so the cut is at least their sum
+    tied_a = np.zeros(ng, dtype=np.int64)
+    tied_b = np.zeros(ng, dtype=np.int64)
+    separable = True
+    for i in range(ng):
+        v = gates[i]
+        for j in range(vptr[v], vptr[v + 1]):
+            x = edge_id[vedge[j]]
+            if src[x] and snk[x]:
+                continue
+            if fptr[x + 1] - fptr[x] > 1:
+                separable = False
+            elif src[x]:
+                tied_a[i] += eweight[edges[x]]
+            elif snk[x]:
+                tied_b[i] += eweight[edges[x]]
+    direct = np.minimum(tied_a, tied_b).sum()
+    if direct >= limit:
+        _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
+        return 0
+    fnode = np.empty(npins, dtype=np.int64)
+    fill = fptr[:ne].copy()
+    for i in range(ng):
+        v = gates[i]
+        for j in range(vptr[v], vptr[v + 1]):
+            x = edge_id[vedge[j]]
+            fnode[fill[x]] = 2 + i
+            fill[x] += 1
+    if probe:
+        # more disjoint paths: source - hyperedge - free vertex - sink through the
+        # hyperedges with several free vertices, on what the paths above left
+        spare_a = tied_a - np.minimum(tied_a, tied_b)
+        spare_b = tied_b - np.minimum(tied_a, tied_b)
+        for i in range(ne):
+            if fptr[i + 1] - fptr[i] < 2 or src[i] == snk[i]:
+                continue
+            room = eweight[edges[i]]
+            spare = spare_b if src[i] else spare_a
+            for p in range(fptr[i], fptr[i + 1]):
+                g = fnode[p] - 2
+                f = min(room, spare[g])
+                spare[g] -= f
+                room -= f
+                direct += f
+        _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
+        return max(limit - direct, 0)
+    if separable:
+        # no hyperedge of the network joins two free vertices, so each takes its cheaper
+        # block alone: the cut below, whose source side holds a vertex exactly when the
+        # hyperedges tying it to the source weigh more than those tying it to the sink
+        _place(a, b, k, vptr, vedge, blocks, cnt, gates, ng, tied_a > tied_b)
+        _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
+        return limit - direct
     # arcs (tail, head, capacity, reverse capacity): one per edge, at most two per free pin
     na = ne + 2 * npins
     atail = np.empty(na, dtype=np.int64)
@@ -655,31 +719,21 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
     aback = np.empty(na, dtype=np.int64)
     m = 0
     nn = 2 + ng
-    pair = np.empty(2, dtype=np.int64)
     for i in range(ne):
         if src[i] and snk[i]:
             continue
-        e = edges[i]
-        w = eweight[e]
+        w = eweight[edges[i]]
+        nf = fptr[i + 1] - fptr[i]
         if not src[i] and not snk[i]:
-            if nfree[i] < 2:
+            if nf < 2:
                 continue  # one pin never straddles the pair
-            if nfree[i] == 2:
-                c = 0
-                for j in range(eptr[e], eptr[e + 1]):
-                    u = epin[j]
-                    if vweight[u] == 0 and (blocks[u] == a or blocks[u] == b):
-                        pair[c] = 2 + gate_id[u]
-                        c += 1
-                atail[m], ahd[m], afwd[m], aback[m] = pair[0], pair[1], w, w
+            if nf == 2:
+                p = fptr[i]
+                atail[m], ahd[m], afwd[m], aback[m] = fnode[p], fnode[p + 1], w, w
                 m += 1
                 continue
-        if nfree[i] == 1:
-            g = 0
-            for j in range(eptr[e], eptr[e + 1]):
-                u = epin[j]
-                if vweight[u] == 0 and (blocks[u] == a or blocks[u] == b):
-                    g = 2 + gate_id[u]
+        if nf == 1:
+            g = fnode[fptr[i]]
             if src[i]:
                 atail[m], ahd[m], afwd[m], aback[m] = 0, g, w, 0
             else:
@@ -702,11 +756,8 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
             nn += 2
             atail[m], ahd[m], afwd[m], aback[m] = ein, eout, w, 0
         m += 1
-        for j in range(eptr[e], eptr[e + 1]):
-            u = epin[j]
-            if vweight[u] > 0 or (blocks[u] != a and blocks[u] != b):
-                continue
-            g = 2 + gate_id[u]
+        for p in range(fptr[i], fptr[i + 1]):
+            g = fnode[p]
             if not src[i]:
                 atail[m], ahd[m], afwd[m], aback[m] = g, ein, _INF, 0
                 m += 1
@@ -732,18 +783,24 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, 
                     seen[ahead[x]] = True
                     queue[qt] = ahead[x]
                     qt += 1
-        for i in range(ng):
-            v = gates[i]
-            s = blocks[v]
-            t = a if seen[2 + i] else b
-            if s != t:
-                blocks[v] = t
-                for j in range(vptr[v], vptr[v + 1]):
-                    e = vedge[j]
-                    cnt[e * k + s] -= 1
-                    cnt[e * k + t] += 1
+        _place(a, b, k, vptr, vedge, blocks, cnt, gates, ng, seen[2:2 + ng])
     _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
     return gain
+
+
+@njit(cache=True, nogil=True)
+def _place(a, b, k, vptr, vedge, blocks, cnt, gates, ng, on_a):
+    """Move ``gates[i]`` to block ``a`` where ``on_a[i]``, else to ``b``, updating ``cnt``."""
+    for i in range(ng):
+        v = gates[i]
+        s = blocks[v]
+        t = a if on_a[i] else b
+        if s != t:
+            blocks[v] = t
+            for j in range(vptr[v], vptr[v + 1]):
+                e = vedge[j]
+                cnt[e * k + s] -= 1
+                cnt[e * k + t] += 1
 
 
 @njit(cache=True, nogil=True)
@@ -789,8 +846,8 @@ def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds
             for b in range(a + 1, k):
                 if not shared[a * k + b] or not (active[a] or active[b]):
                     continue
-                g = _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, vweight, blocks,
-                               cnt, gate_id, edge_id, gates, edges, free)
+                g = _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, blocks, cnt, gate_id,
+                               edge_id, gates, edges, free)
                 if g > 0:
                     gained += g
                     changed[a] = True
