@@ -27,6 +27,7 @@ from .cover import km1_after
 from .parallel import Pending, run_all, start_all
 from .reduce import reduce_hypergraph
 from .seed import linear_seed
+from .swap import SWAP_MIN_PINS, SWAP_REPEAT_PINS, SWAP_ROUNDS, SWAP_TRIES, swap_refine
 from .tabu import tabu_refine
 
 
@@ -963,9 +964,11 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     the two finest also minimum-cut placement of the free gates (:func:`v_cycle` with
     ``flows``), the cycles alternating the coarsening schemes (:data:`SCHEMES`).  On small
     hypergraphs tabu search (:func:`.tabu.tabu_refine`) then walks on from the best
-    placement, and where the reduction merged twin layers, walks again on the original
-    hypergraph (see :data:`TWIN_SEED`); neither walks where every chain and every fresh
-    partition ended at the same km1 (see :func:`_search_from`).  A start at
+    placement.  From :data:`.swap.SWAP_MIN_PINS` pins, qubit moves and swaps that carry
+    their free gates along by minimum cuts (:func:`.swap.swap_refine`) follow on the reduced
+    hypergraph.  Where the reduction merged twin layers, tabu walks run again on the
+    original hypergraph (see :data:`TWIN_SEED`); no walks run where every chain and every
+    fresh partition ended at the same km1 (see :func:`_search_from`).  A start at
     :func:`.bounds.km1_lower_bound` is optimal and skips all this.  Gates left on a third
     QPU for nothing finally return beside a qubit (:func:`.detach.home_gates`).  Runs scale
     with ``effort``, a smaller share of it on large hypergraphs (:func:`search_effort`), and
@@ -1017,6 +1020,8 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     if best_cost > bound:  # else the start is optimal already
         pending = fresh.pending if fresh is not None else None
         best, best_cost, agreed = _search_from(hg, capacities, start, seed, effort, pending)
+        if best_cost > bound and original.epin.shape[0] >= SWAP_MIN_PINS:
+            best, best_cost = _swaps(hg, capacities, best)
     elif fresh is not None:
         fresh.cancel()
     if not red.trivial:
@@ -1031,6 +1036,19 @@ def detached_search(hg, capacities: np.ndarray, part: np.ndarray, side: np.ndarr
     home_gates(k, hg.num_qubits, hg.vptr, hg.vedge, hg.eweight, hg.eptr, hg.epin, gate_home,
                best)
     return best, int(km1_of_blocks(k, hg.eptr, hg.epin, hg.eweight, best))
+
+
+def _swaps(hg, capacities: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, int]:
+    """``best`` improved by qubit moves and swaps with re-cuts of their free gates
+    (:func:`.swap.swap_refine`: :data:`.swap.SWAP_ROUNDS` rounds, one from
+    :data:`.swap.SWAP_REPEAT_PINS` pins), and its km1."""
+    vweight = np.concatenate([hg.vweight, np.zeros(hg.num_gates, dtype=np.int64)])
+    rounds = SWAP_ROUNDS if hg.epin.shape[0] < SWAP_REPEAT_PINS else min(SWAP_ROUNDS, 1)
+    best = best.copy()
+    cost = swap_refine(int(capacities.shape[0]), hg.eptr, hg.epin, hg.vptr, hg.vedge,
+                       hg.eweight, vweight, capacities.astype(np.int64), best, rounds,
+                       SWAP_TRIES)
+    return best, cost
 
 
 def _budget(hg, k: int, effort: float) -> tuple[int, int, int, int, int]:
