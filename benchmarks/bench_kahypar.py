@@ -122,9 +122,10 @@ def main() -> None:
     # small to coarsen, QFT-32 at k = 2 coarsens (else its case paid for the coarsening
     # kernels' compilation: 2.4 s instead of 0.05 s); qft_adder_16 at k = 2 reduces twins and
     # cz_fraction_50 at k = 4 repairs the start's capacity (on cold caches their cases took
-    # 4.5 and 5.3 s)
+    # 4.5 and 5.3 s); QFT-64 at k = 4, of 2,000 pins or more, runs the qubit swaps (else the
+    # first such case paid about 25 s for their compilation)
     for wname, wk in (("qft_16_swaps", 2), ("qft_16_swaps", 4), ("qft_32", 2),
-                      ("qft_adder_16", 2), ("cz_fraction_50", 4)):
+                      ("qft_adder_16", 2), ("cz_fraction_50", 4), ("qft_64", 4)):
         warm = _as_circuit(suite.get(wname).build())
         whg = build_hypergraph(warm, find_windows(warm))
         wcaps = np.full(wk, warm.num_qubits // wk + 1, dtype=np.int64)

@@ -356,6 +356,8 @@ def swap_refine(k: int, eptr: np.ndarray, epin: np.ndarray, vptr: np.ndarray,
         else 1
 
     def scores(need: np.ndarray) -> np.ndarray:
+        if need.max(initial=NO_MOVE) == NO_MOVE:
+            return need  # nothing wanted: every score unknown
         return np.maximum.reduce(run_all([
             partial(_score_share, k, eptr, epin, vptr, vedge, eweight, vweight, blocks.copy(),
                     cnt.copy(), weighted, need, s, shares) for s in range(shares)]))
