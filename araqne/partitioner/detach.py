@@ -847,7 +847,7 @@ def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds
                 if not shared[a * k + b] or not (active[a] or active[b]):
                     continue
                 g = _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, blocks, cnt, gate_id,
-                               edge_id, gates, edges, free)
+                               edge_id, gates, edges, free, False)
                 if g > 0:
                     gained += g
                     changed[a] = True

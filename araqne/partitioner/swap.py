@@ -189,7 +189,7 @@ def _score_share(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, weig
                       True) >= need[x]:
                 score[x] = _trial(q, -1, a, t, False, k, eptr, epin, vptr, vedge, eweight,
                                   vweight, blocks, cnt, sel, saved, mark, gate_id, edge_id,
-                                  gates, edges)
+                                  gates, edges, False)
     return score
 
 
@@ -293,7 +293,7 @@ def _make_moves(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, cnt, 
             if score[i * k + t] <= 0 or load[t] + vweight[q] > cap[t]:
                 continue
             g = _trial(q, -1, a, t, True, k, eptr, epin, vptr, vedge, eweight, vweight, blocks,
-                       cnt, sel, saved, mark, gate_id, edge_id, gates, edges)
+                       cnt, sel, saved, mark, gate_id, edge_id, gates, edges, False)
             if g > 0:
                 load[a] -= vweight[q]
                 load[t] += vweight[q]
@@ -313,7 +313,7 @@ def _make_moves(k, eptr, epin, vptr, vedge, eweight, vweight, cap, blocks, cnt, 
         fits = (load[a] - vweight[q] + vweight[r] <= cap[a]
                 and load[b] - vweight[r] + vweight[q] <= cap[b])
         g = _trial(q, r, a, b, fits, k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt,
-                   sel, saved, mark, gate_id, edge_id, gates, edges)
+                   sel, saved, mark, gate_id, edge_id, gates, edges, False)
         if fits and g > 0:
             load[a] += vweight[r] - vweight[q]
             load[b] += vweight[q] - vweight[r]
