@@ -11,20 +11,20 @@ minimum cuts of :func:`.detach.flow_refine` re-place the gates but never move a 
 of the free gates beside it between the two QPUs (a minimum cut over just those gates,
 :func:`.detach._pair_flow`), keeps the moves that gain and fit, and then tries swaps of two
 qubits on two QPUs, best sum of their two scores first, each with a joint re-cut of both
-qubits' gates.  A swap gains only when one of its moves scores 1 or more, so it first scores
-the moves to the QPUs that a qubit's own hyperedges reach (where nearly all such moves lie),
-then, for the pairs of QPUs where one does, the moves back that could pair with it; a cheap
-upper bound of every score (a flow on disjoint short paths, exact on most networks) spares
-the cut where the score could not be of use.
+qubits' gates.  A swap is tried when its two scores sum to 1 or more, so one of them at
+least is 1 or more: it first scores the moves to the QPUs that a qubit's own hyperedges
+reach (where nearly all such moves lie), then, for the pairs of QPUs where one does, the
+moves back that could pair with it; a cheap upper bound of every score (a flow on disjoint
+short paths, exact on most networks) spares the cut where the score could not be of use.
 
 On QFT-128 at k = 4 (seed 0) the search's 126 e-bits were a swap of qubits 31 and 65 away
-from 125: the swap alone costs 2 e-bits, FM after it returns to 126, and the two single-move
-scores rank that swap first of 6,138.  :func:`.multilevel.detached_search` runs it last, on
-the hypergraph it searched (after the exact reduction, where quantum volume keeps only its
-qubits and a swap is an exact two-qubit exchange).  Over the 131 Mt-KaHyPar benchmark cases at
-seeds 0 and 1 it made 12 runs better and none worse (QFT-128 at k = 4: 126 to 124 at seed 0;
-QFT-96, QFT-256, QV-64, QV-96, CP-256, multiplier_8), for 1.02 times the wall time
-(alternated runs).
+from 125: the swap alone costs 2 e-bits, FM after it returns to 126, and the sums of the
+single-move scores rank it second of 6,138 swaps (after the as good one of 31 and 66).
+:func:`.multilevel.detached_search` runs it last, on the hypergraph it searched (after the
+exact reduction, where quantum volume keeps only its qubits and a swap is an exact
+two-qubit exchange).  Over the 131 Mt-KaHyPar benchmark cases at seeds 0 and 1 it made 12
+runs better and none worse (QFT-128 at k = 4: 126 to 124 at seed 0; QFT-96, QFT-256, QV-64,
+QV-96, CP-256, multiplier_8), for 1.02 times the wall time (alternated runs).
 """
 
 from __future__ import annotations
@@ -197,9 +197,9 @@ def _score_share(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, cnt, weig
 def _pin_blocks(k, eptr, epin, vptr, vedge, blocks, weighted):
     """Moves worth scoring first, with the need of :func:`_score_share` (1, a move that can
     start a gaining swap): a weighted vertex to a QPU other than its own that holds a pin of
-    one of its hyperedges.  Nearly every move that
-    scores 1 or more is one of these (on every Mt-KaHyPar benchmark case of 2,000 pins or
-    more with free gates, seed 0: all but 6 of 556)."""
+    one of its hyperedges.  Nearly every move that scores 1 or more is one of these: 587 of
+    605 over the Mt-KaHyPar benchmark cases of 2,000 pins or more with free gates (seed-0
+    placements, unreduced hypergraphs)."""
     nw = weighted.shape[0]
     need = np.full(nw * k, NO_MOVE, dtype=np.int64)
     for i in range(nw):
