@@ -119,7 +119,7 @@ def test_pair_flow_is_exact_beside_a_third_block(seed, n, m):
     before = _km1(hg, k, blocks)
     got = blocks.copy()
     cnt = block_counts(k, hg.eptr, hg.epin, got)
-    gain = _pair_flow(0, 1, k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, got, cnt,
+    gain = _pair_flow(0, 1, k, hg.vptr, hg.vedge, hg.eweight, got, cnt,
                       np.full(nv, -1, dtype=np.int64),
                       np.full(hg.num_edges, -1, dtype=np.int64), np.empty(nv, dtype=np.int64),
                       np.empty(hg.num_edges, dtype=np.int64), free)

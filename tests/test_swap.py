@@ -55,12 +55,12 @@ def test_a_cut_over_some_free_vertices_is_exact_and_its_probe_bounds_it(seed, n,
             np.empty(nv, dtype=np.int64), np.empty(hg.num_edges, dtype=np.int64), chosen)
     probed = blocks.copy()
     cnt = block_counts(k, hg.eptr, hg.epin, probed)
-    bound = _pair_flow(0, 1, k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, probed, cnt,
+    bound = _pair_flow(0, 1, k, hg.vptr, hg.vedge, hg.eweight, probed, cnt,
                        *args, True)
     assert (probed == blocks).all()
     got = blocks.copy()
     cnt = block_counts(k, hg.eptr, hg.epin, got)
-    gain = _pair_flow(0, 1, k, hg.eptr, hg.epin, hg.vptr, hg.vedge, hg.eweight, got, cnt,
+    gain = _pair_flow(0, 1, k, hg.vptr, hg.vedge, hg.eweight, got, cnt,
                       *args)
     assert _km1(hg, k, got) == best == before - gain
     assert bound >= gain

@@ -582,8 +582,8 @@ def _max_flow(nn, s, t, aptr, ahead, acap, arev, limit):
 
 
 @njit(cache=True, nogil=True)
-def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, blocks, cnt, gate_id, edge_id, gates,
-               edges, free, probe=False):
+def _pair_flow(a, b, k, vptr, vedge, eweight, blocks, cnt, gate_id, edge_id, gates, edges, free,
+               probe=False):
     """Optimal placement of the vertices ``free`` that sit on blocks ``a`` and ``b`` between
     these two blocks, every other vertex fixed: a minimum s-t cut; applied when it gains.
 
@@ -678,6 +678,13 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, blocks, cnt, gate_id, 
     if direct >= limit:
         _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
         return 0
+    if separable and not probe:
+        # no hyperedge of the network joins two free vertices, so each takes its cheaper
+        # block alone: the cut below, whose source side holds a vertex exactly when the
+        # hyperedges tying it to the source weigh more than those tying it to the sink
+        _place(a, b, k, vptr, vedge, eweight, blocks, cnt, gates, ng, tied_a > tied_b)
+        _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
+        return limit - direct
     fnode = np.empty(npins, dtype=np.int64)
     fill = fptr[:ne].copy()
     for i in range(ng):
@@ -704,13 +711,6 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, blocks, cnt, gate_id, 
                 direct += f
         _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
         return max(limit - direct, 0)
-    if separable:
-        # no hyperedge of the network joins two free vertices, so each takes its cheaper
-        # block alone: the cut below, whose source side holds a vertex exactly when the
-        # hyperedges tying it to the source weigh more than those tying it to the sink
-        _place(a, b, k, vptr, vedge, blocks, cnt, gates, ng, tied_a > tied_b)
-        _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
-        return limit - direct
     # arcs (tail, head, capacity, reverse capacity): one per edge, at most two per free pin
     na = ne + 2 * npins
     atail = np.empty(na, dtype=np.int64)
@@ -783,24 +783,36 @@ def _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, blocks, cnt, gate_id, 
                     seen[ahead[x]] = True
                     queue[qt] = ahead[x]
                     qt += 1
-        _place(a, b, k, vptr, vedge, blocks, cnt, gates, ng, seen[2:2 + ng])
+        _place(a, b, k, vptr, vedge, eweight, blocks, cnt, gates, ng, seen[2:2 + ng])
     _clear_ids(gate_id, edge_id, gates, ng, edges, ne)
     return gain
 
 
 @njit(cache=True, nogil=True)
-def _place(a, b, k, vptr, vedge, blocks, cnt, gates, ng, on_a):
+def _place(a, b, k, vptr, vedge, eweight, blocks, cnt, gates, ng, on_a):
     """Move ``gates[i]`` to block ``a`` where ``on_a[i]``, else to ``b``, updating ``cnt``."""
     for i in range(ng):
         v = gates[i]
-        s = blocks[v]
         t = a if on_a[i] else b
-        if s != t:
-            blocks[v] = t
-            for j in range(vptr[v], vptr[v + 1]):
-                e = vedge[j]
-                cnt[e * k + s] -= 1
-                cnt[e * k + t] += 1
+        if blocks[v] != t:
+            shift(v, blocks[v], t, k, vptr, vedge, eweight, blocks, cnt)
+
+
+@njit(cache=True, nogil=True)
+def shift(v, s, t, k, vptr, vedge, eweight, blocks, cnt):
+    """Move vertex ``v`` from block ``s`` to ``t``, updating ``cnt``; return the km1
+    decrease."""
+    gain = 0
+    for j in range(vptr[v], vptr[v + 1]):
+        e = vedge[j]
+        if cnt[e * k + s] == 1:
+            gain += eweight[e]
+        if cnt[e * k + t] == 0:
+            gain -= eweight[e]
+        cnt[e * k + s] -= 1
+        cnt[e * k + t] += 1
+    blocks[v] = t
+    return gain
 
 
 @njit(cache=True, nogil=True)
@@ -846,8 +858,8 @@ def flow_refine(k, eptr, epin, vptr, vedge, eweight, vweight, blocks, max_rounds
             for b in range(a + 1, k):
                 if not shared[a * k + b] or not (active[a] or active[b]):
                     continue
-                g = _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, blocks, cnt, gate_id,
-                               edge_id, gates, edges, free, False)
+                g = _pair_flow(a, b, k, vptr, vedge, eweight, blocks, cnt, gate_id, edge_id,
+                               gates, edges, free, False)
                 if g > 0:
                     gained += g
                     changed[a] = True
@@ -884,11 +896,7 @@ def home_gates(k, n, vptr, vedge, eweight, eptr, epin, gate_qubits, blocks):
             t = x if gains[x] >= gains[y] else y
             if gains[t] < 0:
                 continue
-            blocks[v] = t
-            for i in range(vptr[v], vptr[v + 1]):
-                e = vedge[i]
-                cnt[e * k + s] -= 1
-                cnt[e * k + t] += 1
+            shift(v, s, t, k, vptr, vedge, eweight, blocks, cnt)
             changed += 1
         moved += changed
         if changed == 0:

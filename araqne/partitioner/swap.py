@@ -34,7 +34,7 @@ from functools import partial
 import numpy as np
 from numba import njit
 
-from .detach import _pair_flow, block_counts
+from .detach import _pair_flow, block_counts, shift
 from .parallel import run_all, workers
 from .refine import km1_of_counts
 
@@ -69,22 +69,6 @@ SWAP_TRIES = 64
 
 
 @njit(cache=True, nogil=True)
-def _shift(v, s, t, k, vptr, vedge, eweight, blocks, cnt):
-    """Move vertex ``v`` from QPU ``s`` to ``t``, updating ``cnt``; return the km1 decrease."""
-    gain = 0
-    for j in range(vptr[v], vptr[v + 1]):
-        e = vedge[j]
-        if cnt[e * k + s] == 1:
-            gain += eweight[e]
-        if cnt[e * k + t] == 0:
-            gain -= eweight[e]
-        cnt[e * k + s] -= 1
-        cnt[e * k + t] += 1
-    blocks[v] = t
-    return gain
-
-
-@njit(cache=True, nogil=True)
 def _collect(v, a, b, eptr, epin, vptr, vedge, vweight, blocks, sel, saved, mark, ns):
     """Append to ``sel`` the free vertices on ``a`` or ``b`` that share a hyperedge with
     ``v`` (each once, by ``mark``), their QPUs to ``saved``; return the new count."""
@@ -108,15 +92,15 @@ def _trial(q, r, a, b, keep, k, eptr, epin, vptr, vedge, eweight, vweight, block
     ``b`` by a minimum cut; return the km1 gain.  The change stays only when ``keep`` and it
     gains; otherwise every vertex returns where it was.  With ``probe``, return an upper
     bound of the gain instead (see :func:`.detach._pair_flow`)."""
-    gain = _shift(q, a, b, k, vptr, vedge, eweight, blocks, cnt)
+    gain = shift(q, a, b, k, vptr, vedge, eweight, blocks, cnt)
     if r >= 0:
-        gain += _shift(r, b, a, k, vptr, vedge, eweight, blocks, cnt)
+        gain += shift(r, b, a, k, vptr, vedge, eweight, blocks, cnt)
     ns = _collect(q, a, b, eptr, epin, vptr, vedge, vweight, blocks, sel, saved, mark, 0)
     if r >= 0:
         ns = _collect(r, a, b, eptr, epin, vptr, vedge, vweight, blocks, sel, saved, mark, ns)
     if ns > 0:
-        gain += _pair_flow(a, b, k, eptr, epin, vptr, vedge, eweight, blocks, cnt, gate_id,
-                           edge_id, gates, edges, sel[:ns], probe)
+        gain += _pair_flow(a, b, k, vptr, vedge, eweight, blocks, cnt, gate_id, edge_id, gates,
+                           edges, sel[:ns], probe)
         for i in range(ns):
             mark[sel[i]] = False
     if keep and gain > 0 and not probe:
@@ -124,10 +108,10 @@ def _trial(q, r, a, b, keep, k, eptr, epin, vptr, vedge, eweight, vweight, block
     for i in range(ns):
         u = sel[i]
         if blocks[u] != saved[i]:
-            _shift(u, blocks[u], saved[i], k, vptr, vedge, eweight, blocks, cnt)
+            shift(u, blocks[u], saved[i], k, vptr, vedge, eweight, blocks, cnt)
     if r >= 0:
-        _shift(r, a, b, k, vptr, vedge, eweight, blocks, cnt)
-    _shift(q, b, a, k, vptr, vedge, eweight, blocks, cnt)
+        shift(r, a, b, k, vptr, vedge, eweight, blocks, cnt)
+    shift(q, b, a, k, vptr, vedge, eweight, blocks, cnt)
     return gain
 
 
