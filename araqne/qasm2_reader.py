@@ -35,6 +35,7 @@ from numba import njit
 
 from .canonical import canonical_single_qubit
 from .ir import GATES, KIND, KIND_MEASURE, KIND_NP, KIND_NQ, KIND_RESET, Circuit, Condition
+from .jit import borrowing
 
 __all__ = ["read_qasm2", "eval_expr"]
 
@@ -130,7 +131,7 @@ _OK = 0
 _FAIL = 1
 
 
-@njit(cache=True)
+@borrowing
 def _skip(b, pos):
     """Skip whitespace and ``//`` comments; -1 on ``/*`` (not read here)."""
     n = b.shape[0]
@@ -148,7 +149,7 @@ def _skip(b, pos):
     return pos
 
 
-@njit(cache=True)
+@borrowing
 def _ident_end(b, pos):
     """End of the identifier starting at ``pos`` (``pos`` itself when none starts there)."""
     n = b.shape[0]
@@ -167,7 +168,7 @@ def _ident_end(b, pos):
     return pos
 
 
-@njit(cache=True)
+@borrowing
 def _eq(b, s, e, word):
     """Whether ``b[s:e]`` spells ``word`` (a uint8 array)."""
     if e - s != word.shape[0]:
@@ -178,7 +179,7 @@ def _eq(b, s, e, word):
     return True
 
 
-@njit(cache=True)
+@borrowing
 def _same(b, s1, e1, s2, e2):
     if e1 - s1 != e2 - s2:
         return False
@@ -188,7 +189,7 @@ def _same(b, s1, e1, s2, e2):
     return True
 
 
-@njit(cache=True)
+@borrowing
 def _uint(b, pos):
     """Unsigned decimal integer at ``pos``: (value, end); end == -1 when malformed
     (none, a leading zero, or more than 18 digits)."""
@@ -204,7 +205,7 @@ def _uint(b, pos):
     return v, pos
 
 
-@njit(cache=True)
+@borrowing
 def _number(b, pos, pow10):
     """Decimal literal ``D+(.D+)?([eE][+-]?D+)?`` at ``pos``.
 
@@ -280,7 +281,7 @@ def _number(b, pos, pow10):
     return float(m) * 10.0 ** e10, pos, False
 
 
-@njit(cache=True)
+@borrowing
 def _apply(vals, nv, op):
     """Pop operands for ``op`` (``+ - * /`` or ``n``: negate) and push the result."""
     if op == 110:
@@ -306,7 +307,7 @@ def _apply(vals, nv, op):
     return nv - 1
 
 
-@njit(cache=True)
+@borrowing
 def _prec(op):
     if op == 43 or op == 45:
         return 1
@@ -315,7 +316,7 @@ def _prec(op):
     return 3  # unary minus
 
 
-@njit(cache=True)
+@borrowing
 def _expr(b, pos, pow10, vals, ops):
     """Constant expression at ``pos`` up to a ``,`` or ``)`` at depth 0.
 
@@ -414,7 +415,7 @@ def _grow_f(a, need):
     return out
 
 
-@njit(cache=True)
+@borrowing
 def _find_reg(b, s, e, reg_s, reg_e, nreg):
     for r in range(nreg):
         if _same(b, s, e, reg_s[r], reg_e[r]):
@@ -422,7 +423,7 @@ def _find_reg(b, s, e, reg_s, reg_e, nreg):
     return -1
 
 
-@njit(cache=True)
+@borrowing
 def _bit(b, pos, reg_s, reg_e, reg_size, nreg):
     """``ID [ INT ]`` at ``pos``: (register, index, end); end -1 on anything else."""
     s = pos
@@ -449,7 +450,7 @@ def _bit(b, pos, reg_s, reg_e, reg_size, nreg):
     return r, idx, pos + 1
 
 
-@njit(cache=True)
+@borrowing
 def _expect(b, pos, ch):
     """Position after the character ``ch`` following optional blanks, or -1."""
     pos = _skip(b, pos)

@@ -61,6 +61,7 @@ import numpy as np
 from numba import njit
 
 from .ir import GATES, KIND_NQ, KIND_ROLE, ROLE_X, ROLE_Z, XFLIP, ZFLIP, Circuit
+from .jit import borrowing
 from .packets import Packets, find_windows
 
 CLS_Z = 1
@@ -198,7 +199,7 @@ def _heap_push(heap, size, v):
     return heap, size + 1
 
 
-@njit(cache=True)
+@borrowing
 def _heap_pop(heap, size):
     size -= 1
     heap[0] = heap[size]
@@ -217,7 +218,7 @@ def _heap_pop(heap, size):
     return size
 
 
-@njit(cache=True)
+@borrowing
 def _priority(o, qptr, nq_of, slot_copy, opened):
     """Priority of ready operation ``o`` (lower first): ``3 * opens + 2 - extends``, where
     ``opens`` counts its operands whose linked copy is not made yet and ``extends`` those whose

@@ -22,6 +22,8 @@ from array import array
 import numpy as np
 from numba import njit
 
+from ..jit import borrowing
+
 NONE = -(1 << 63)
 """Stored for ``None`` in an integer column (``window``, ``qubit``)."""
 
@@ -477,7 +479,7 @@ class ScheduleData:
 # ------------------------------------------------------------------ numba writers of the JSON
 
 
-@njit(cache=True)
+@borrowing
 def _put_int(out, pos, v):
     """Decimal text of ``v`` at ``out[pos:]``; returns the new position."""
     if v < 0:
@@ -500,7 +502,7 @@ def _put_int(out, pos, v):
     return pos
 
 
-@njit(cache=True)
+@borrowing
 def _put(out, pos, src):
     for i in range(src.shape[0]):
         out[pos + i] = src[i]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..jit import borrowing
 from .refine import _heap_pop as _pop
 from .refine import _heap_push as _push
 from .refine import _heapify
@@ -48,7 +49,7 @@ def km1_of_blocks(k, eptr, epin, eweight, blocks):
     return km1_of_counts(block_counts(k, eptr, epin, blocks), k, eweight)
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _gains(v, k, blocks, vptr, vedge, cnt, eweight, out):
     """Gain of moving vertex ``v`` to every QPU (``out[blocks[v]]`` is left at 0)."""
     s = blocks[v]
@@ -70,7 +71,7 @@ def _gains(v, k, blocks, vptr, vedge, cnt, eweight, out):
             out[p] += base
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight, slack, gains,
                vgroup):
     """Best target of ``v`` within the transient slack, and its gain (target -1 if none)."""
@@ -90,7 +91,7 @@ def _best_move(v, k, blocks, vptr, vedge, cnt, eweight, load, cap, vweight, slac
     return best_t, best_g
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _init_cache(k, vptr, vedge, eweight, blocks, cnt, ben, pen):
     """Gain cache of every vertex: ``ben[v]``, the weight of its hyperedges it alone holds on
     its QPU (leaving frees them), and ``pen[v * k + p]``, the weight of its hyperedges with no
@@ -111,7 +112,7 @@ def _init_cache(k, vptr, vedge, eweight, blocks, cnt, ben, pen):
         ben[v] = b
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks, cnt, ben, pen):
     """Account for pin ``v`` of hyperedge ``e`` moving from ``s`` to ``t`` (``blocks[v]`` is
     ``t`` already): pin counts and the gain caches of the pins of ``e`` (not ``ben[v]``, which
@@ -151,7 +152,7 @@ def _edge_moved(e, v, s, t, k, eptr, epin, eweight, blocks, cnt, ben, pen):
     return a == 0 or b == 1, us, ut
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _own_ben(v, k, vptr, vedge, eweight, blocks, cnt):
     t = blocks[v]
     b = 0
@@ -162,7 +163,7 @@ def _own_ben(v, k, vptr, vedge, eweight, blocks, cnt):
     return b
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _best_cached(v, k, blocks, ben, pen, load, cap, vweight, slack, vgroup):
     """:func:`_best_move` from the gain cache."""
     s = blocks[v]
@@ -181,7 +182,7 @@ def _best_cached(v, k, blocks, ben, pen, load, cap, vweight, slack, vgroup):
     return best_t, best_g
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _queue(u, k, blocks, ben, pen, load, cap, vweight, slack, vgroup, locked, hkey, hitem,
            hsize, scale):
     """Queue pin ``u``'s current best move in :func:`detach_refine`'s heap (nothing for
@@ -194,7 +195,7 @@ def _queue(u, k, blocks, ben, pen, load, cap, vweight, slack, vgroup, locked, hk
     return _push(hkey, hitem, hsize, g * scale + (blocks.shape[0] - u), u)
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _balanced(load, cap, k):
     for i in range(load.shape[0]):
         if load[i] > cap[i % k]:
@@ -788,7 +789,7 @@ def _pair_flow(a, b, k, vptr, vedge, eweight, blocks, cnt, gate_id, edge_id, gat
     return gain
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _place(a, b, k, vptr, vedge, eweight, blocks, cnt, gates, ng, on_a):
     """Move ``gates[i]`` to block ``a`` where ``on_a[i]``, else to ``b``, updating ``cnt``."""
     for i in range(ng):
@@ -798,7 +799,7 @@ def _place(a, b, k, vptr, vedge, eweight, blocks, cnt, gates, ng, on_a):
             shift(v, blocks[v], t, k, vptr, vedge, eweight, blocks, cnt)
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def shift(v, s, t, k, vptr, vedge, eweight, blocks, cnt):
     """Move vertex ``v`` from block ``s`` to ``t``, updating ``cnt``; return the km1
     decrease."""
@@ -815,7 +816,7 @@ def shift(v, s, t, k, vptr, vedge, eweight, blocks, cnt):
     return gain
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _clear_ids(gate_id, edge_id, gates, ng, edges, ne):
     for i in range(ng):
         gate_id[gates[i]] = -1

@@ -21,6 +21,7 @@ from functools import partial
 import numpy as np
 from numba import njit
 
+from ..jit import borrowing
 from .detach import FLOW_ROUNDS, detach_refine, flow_refine, home_gates, km1_of_blocks
 from .bounds import km1_lower_bound
 from .cover import km1_after
@@ -416,7 +417,7 @@ def _refine_level(k: int, level: tuple, caps: np.ndarray, blocks: np.ndarray, pa
     return cost
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _grow_share(e, b, last, k, eptr, eweight, cnt):
     """Hyperedge ``e``'s share of the greedy-growing score of each of its unplaced pins (in
     block ``last``) for block ``b``: its km1 change and its pull (weight per pin when it
@@ -433,7 +434,7 @@ def _grow_share(e, b, last, k, eptr, eweight, cnt):
     return g, pull
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _grow_score(v, b, last, k, vptr, vedge, eptr, eweight, cnt):
     """Greedy-growing score of moving unplaced ``v`` (in block ``last``) into block ``b``:
     the km1 change (ranked first) and the pull (hyperedge weight per pin already in ``b``)."""
@@ -446,20 +447,20 @@ def _grow_score(v, b, last, k, vptr, vedge, eptr, eweight, cnt):
     return g, pull
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _heap_before(key, rank, i, j):
     """Heap order of :func:`grow_blocks`: higher score first, then lower rank."""
     return key[i] > key[j] or (key[i] == key[j] and rank[i] < rank[j])
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _heap_swap(key, rank, item, i, j):
     key[i], key[j] = key[j], key[i]
     rank[i], rank[j] = rank[j], rank[i]
     item[i], item[j] = item[j], item[i]
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _heap_push(key, rank, item, size, s, r, v):
     """Push ``(s, r, v)`` onto the heap of ``size`` entries (the arrays have room)."""
     i = size
@@ -473,7 +474,7 @@ def _heap_push(key, rank, item, size, s, r, v):
     return size + 1
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _heap_pop(key, rank, item, size):
     """Remove the top entry (read it before the call); return the new size."""
     size -= 1

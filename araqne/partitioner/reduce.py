@@ -38,6 +38,7 @@ import numpy as np
 from numba import njit
 
 from ..hypergraph import Hypergraph, incidence, sorted_unique
+from ..jit import borrowing
 
 
 @njit(cache=True, nogil=True)
@@ -71,7 +72,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _SALT = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _mix(x):
     """SplitMix64's finaliser: a well-spread 64-bit hash of ``x`` (uint64)."""
     x = (x ^ (x >> np.uint64(30))) * _M1
@@ -79,7 +80,7 @@ def _mix(x):
     return x ^ (x >> np.uint64(31))
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def union_root(parent, x):
     """Root of ``x``'s set in the union-find forest ``parent``, halving the path on the way
     (shared with :func:`.bounds.km1_lower_bound`)."""

@@ -27,14 +27,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..jit import borrowing
 
-@njit(cache=True, nogil=True)
+
+@borrowing
 def gate_block(g, part, side, gate_qubits):
     """QPU of free gate ``g``."""
     return part[gate_qubits[g, side[g]]]
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def vertex_block(v, n, part, side, gate_qubits):
     """QPU of vertex ``v`` (qubit or free gate)."""
     if v < n:
@@ -54,7 +56,7 @@ def pin_counts(n, k, eptr, epin, part, side, gate_qubits):
     return cnt
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _mask(cnt, e, k):
     """Bit set of the QPUs holding pins of hyperedge ``e``."""
     mask = 0
@@ -64,7 +66,7 @@ def _mask(cnt, e, k):
     return mask
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def cost_of_counts(cnt, k, eweight, part, roots, table, use_table):
     """The partition's cost from pin counts: km1, or the network table's with ``use_table``."""
     if not use_table:
@@ -75,7 +77,7 @@ def cost_of_counts(cnt, k, eweight, part, roots, table, use_table):
     return total
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def km1_of_counts(cnt, k, eweight):
     """Weighted connectivity minus one from pin counts."""
     ne = eweight.shape[0]
@@ -90,7 +92,7 @@ def km1_of_counts(cnt, k, eweight):
     return total
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _collect_move(q, n, part, side, gate_qubits, vptr, vedge, qgptr, qglist, mcount, touched):
     """Count, per hyperedge, the pins that move with qubit ``q``; return #touched edges."""
     nt = 0
@@ -114,7 +116,7 @@ def _collect_move(q, n, part, side, gate_qubits, vptr, vedge, qgptr, qglist, mco
     return nt
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
                 mcount, touched, gains, roots, table, use_table):
     """Gain (cost decrease) of moving qubit ``q`` with its attached gates to every QPU.
@@ -164,7 +166,7 @@ def qubit_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cn
     return nt
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
                      load, vweight):
     """Move qubit ``q`` and its attached gates to QPU ``b``, updating counts and loads."""
@@ -189,7 +191,7 @@ def apply_qubit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qg
     load[b] += vweight[q]
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, roots, table, use_table):
     """Gain of moving free gate ``g`` to its other side (0 when both sides share a QPU)."""
     x = part[gate_qubits[g, side[g]]]
@@ -215,7 +217,7 @@ def flip_gain(g, n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, roots
     return gain
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def apply_flip(g, n, k, part, side, gate_qubits, vptr, vedge, cnt):
     """Move free gate ``g`` to its other side."""
     x = part[gate_qubits[g, side[g]]]
@@ -230,7 +232,7 @@ def apply_flip(g, n, k, part, side, gate_qubits, vptr, vedge, cnt):
         cnt[e * k + y] += 1
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def greedy_flips(n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, max_rounds, roots, table, use_table):
     """Flip gates with positive gain until none is left; return the total gain."""
     total = 0
@@ -248,7 +250,7 @@ def greedy_flips(n, k, part, side, gate_qubits, vptr, vedge, cnt, eweight, max_r
     return total
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
                    flipped, roots, table, use_table):
     """Flip every gate beside ``q`` (either side) whose flip gains; return (gain, #flips)."""
@@ -265,7 +267,7 @@ def _flip_incident(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
     return total, nf
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, eweight,
                    load, vweight, mcount, touched, gains, flipped, roots, table, use_table):
     """Gain of moving ``q`` to every QPU, each followed by the best flips of its gates.
@@ -303,7 +305,7 @@ def resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist,
 
 # ---------------------------------------------------------------- lazy max-heap on (key, item)
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _heap_push(hkey, hitem, size, key, item):
     # sift a hole up rather than swapping pairs: the same comparisons, so the same heap
     i = size
@@ -319,7 +321,7 @@ def _heap_push(hkey, hitem, size, key, item):
     return size + 1
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _sift_down(hkey, hitem, size, i, key, item):
     """Place ``(key, item)`` at the hole ``i`` of the heap's first ``size`` entries, moving
     larger children up until it fits."""
@@ -338,14 +340,14 @@ def _sift_down(hkey, hitem, size, i, key, item):
     hitem[i] = item
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _heap_pop(hkey, hitem, size):
     size -= 1
     _sift_down(hkey, hitem, size, 0, hkey[size], hitem[size])
     return size
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _heapify(hkey, hitem, size):
     """Make the first ``size`` entries a heap in linear time (Floyd), instead of ``size``
     pushes; the layout differs, so only for keys that never tie."""
@@ -353,7 +355,7 @@ def _heapify(hkey, hitem, size):
         _sift_down(hkey, hitem, size, top, hkey[top], hitem[top])
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _excess(load, cap):
     s = 0
     for p in range(load.shape[0]):
@@ -362,7 +364,7 @@ def _excess(load, cap):
     return s
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _best_target(q, k, part, load, cap, vweight, gains, excess, slack):
     """Best QPU for ``q`` among those the move keeps within ``slack`` total overload."""
     a = part[q]
@@ -386,7 +388,7 @@ def _best_target(q, k, part, load, cap, vweight, gains, excess, slack):
     return best, best_gain
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, out):
     """Hyperedges of ``q`` and of every gate beside it (distinct); return their number."""
     nt = 0
@@ -409,7 +411,7 @@ def _incident_edges(q, n, gate_qubits, vptr, vedge, qgptr, qglist, mark, out):
     return nt
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _commit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load,
                  vweight, eweight, flipped, roots, table, use_table, hist_kind, hist_id,
                  hist_from, nsteps):
@@ -432,7 +434,7 @@ def _commit_move(q, b, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist
     return nsteps
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _rollback(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, load, vweight,
               hist_kind, hist_id, hist_from, nsteps, keep):
     """Undo the logged steps after the first ``keep``, last first."""
@@ -444,7 +446,7 @@ def _rollback(n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt, lo
             apply_flip(hist_id[i], n, k, part, side, gate_qubits, vptr, vedge, cnt)
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _stale_neighbours(q, n, k, eptr, epin, gate_qubits, qgptr, qglist, cnt, before,
                       moved_edges, nt, roots, use_table, pins_of, stale, stamp):
     """Mark (``stale[u] = stamp``) the qubits whose resolved gains the move of ``q`` may
@@ -502,7 +504,7 @@ def _stale_neighbours(q, n, k, eptr, epin, gate_qubits, qgptr, qglist, cnt, befo
                 pins_of[u] = 0
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _requeue(u, cur_stamp, stamp, stale, cached, n, k, part, side, gate_qubits, vptr, vedge,
              qgptr, qglist, cnt, eweight, load, cap, vweight, mcount, touched, flipped, roots,
              table, use_table, excess, slack, tiebreak, scale, hkey, hitem, hsize):
@@ -661,7 +663,7 @@ def fm_pass(n, k, part, side, gate_qubits, eptr, epin, vptr, vedge, qgptr, qglis
     return best_cum
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def steiner_of_counts(cnt, k, root_block, eweight, table):
     """Network cost from pin counts: per hyperedge, the Steiner tree joining its QPUs.
 
@@ -681,7 +683,7 @@ def steiner_of_counts(cnt, k, root_block, eweight, table):
 
 # ----------------------------------------------------------- FM for large hypergraphs
 
-@njit(cache=True, nogil=True)
+@borrowing
 def top_resolved_gains(q, n, k, part, side, gate_qubits, vptr, vedge, qgptr, qglist, cnt,
                        eweight, load, vweight, mcount, touched, gains, flipped, roots, table,
                        use_table, excess, cap, slack, top, order):

@@ -34,6 +34,7 @@ from functools import partial
 import numpy as np
 from numba import njit
 
+from ..jit import borrowing
 from .detach import _pair_flow, block_counts, shift
 from .parallel import run_all, workers
 from .refine import km1_of_counts
@@ -68,7 +69,7 @@ SWAP_TRIES = 64
 """Swaps tried per round of :func:`swap_refine` at most."""
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _collect(v, a, b, eptr, epin, vptr, vedge, vweight, blocks, sel, saved, mark, ns):
     """Append to ``sel`` the free vertices on ``a`` or ``b`` that share a hyperedge with
     ``v`` (each once, by ``mark``), their QPUs to ``saved``; return the new count."""
@@ -115,7 +116,7 @@ def _trial(q, r, a, b, keep, k, eptr, epin, vptr, vedge, eweight, vweight, block
     return gain
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _reach(q, k, eptr, epin, vptr, vedge, vweight, blocks, cnt, reach):
     """Mark in ``reach`` the QPUs that a move of ``q`` with a re-cut may gain on: those of
     its hyperedges' pins, and those of the free vertices' other hyperedges."""

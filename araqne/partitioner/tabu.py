@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..jit import borrowing
 from .detach import _edge_moved, _init_cache, _own_ben, block_counts
 from .refine import _heap_pop, _heap_push, km1_of_counts
 
@@ -42,7 +43,7 @@ times (10,000 steps: random_cx_32 at k=4 0.07 s against 0.20 s; qft_32 at k=4 0.
 0.05 s; QAOA-128 at k=4, 2,048 moves, 8 times)."""
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _rekey(u, k, blocks, ben, pen, live, key, hkey, hitem, hsize):
     """Queue every move of ``u`` whose gain changed since its last entry (and retire the move
     to ``u``'s own QPU); the heap is rebuilt from the live entries when full.  Returns the
@@ -66,7 +67,7 @@ def _rekey(u, k, blocks, ben, pen, live, key, hkey, hitem, hsize):
     return hsize
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _list_once(u, step, mark, dirty, ndirty):
     """Append ``u`` to the ``dirty`` pins of this step unless already listed; return their
     number."""

@@ -39,6 +39,7 @@ from ..ir import KIND_NQ, Circuit
 from ..packets import find_windows
 from numba import njit
 
+from ..jit import borrowing
 from .detach import _best_move, _gains, block_counts, detach_refine, km1_of_blocks
 from .refine import _heap_pop as _pop
 from .refine import _heap_push as _push
@@ -886,7 +887,7 @@ def plan_of_blocks(circ: Circuit, starts: np.ndarray, hg, blocks: np.ndarray,
     return TeleportPlan(loc[0].copy(), new_gate_qpu, moves, int(km1))
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _evacuate(src, grp, gptr, vweight, k, moved, blocks, vptr, vedge, cnt, eweight, load, cap,
               gains):
     """Best (vertex, target, gain) moving a weighted vertex of group ``grp`` other than
@@ -910,7 +911,7 @@ def _evacuate(src, grp, gptr, vweight, k, moved, blocks, vptr, vedge, cnt, eweig
     return best_v, best_t, best_g
 
 
-@njit(cache=True, nogil=True)
+@borrowing
 def _apply(v, t, k, blocks, vptr, vedge, cnt, load, grp, w):
     s = blocks[v]
     blocks[v] = t
