@@ -26,8 +26,8 @@ def borrowing(fn: F) -> F:
     """Compile ``fn`` with numba (cached, without the GIL) and without reference counting.
 
     Use it for helpers that only read and write the arrays their caller passes in, for as
-    long as the call lasts: they must create no array, return none, and call only functions
-    that do neither (numba rejects an allocation there at compile time).  The caller, compiled
-    with reference counting, keeps the arrays alive.
+    long as the call lasts: they may neither create an array nor return one, and may call
+    only functions that do neither (numba rejects an allocation there at compile time).  The
+    caller, compiled with reference counting, keeps the arrays alive.
     """
     return njit(cache=True, nogil=True, _nrt=False)(fn)
